@@ -1,0 +1,13 @@
+{#- Hours (double precision, fractional) from instant `a` to instant `b`; negative when b is before a.
+    Computed from epoch differences so it is exact across time-zone offsets and DST changes. -#}
+{% macro flowmart_hours_between(a, b) -%}
+    {{ return(adapter.dispatch('flowmart_hours_between')(a, b)) }}
+{%- endmacro %}
+
+{% macro default__flowmart_hours_between(a, b) -%}
+    (cast(extract(epoch from (({{ b }}) - ({{ a }}))) as double precision) / 3600.0)
+{%- endmacro %}
+
+{% macro duckdb__flowmart_hours_between(a, b) -%}
+    ((epoch({{ b }}) - epoch({{ a }})) / 3600.0)
+{%- endmacro %}

@@ -1,0 +1,314 @@
+{#- Flow Framework metrics per scope (each team, each value stream) and period (week, month, quarter),
+    one row for every scope and every period from the first item's creation to now, with or without
+    completions. A period holds the items completed (or canceled) in it; load comes from the daily WIP
+    snapshot. The marts flow_metrics_by_team and flow_metrics_by_value_stream read it. -#}
+{%- set flow_item_types = ['feature', 'defect', 'debt', 'risk'] -%}
+
+with
+
+work_items as (
+
+    select * from {{ ref('int_work_items_measured') }}
+    where team is not null
+
+),
+
+wip_days as (
+
+    select * from {{ ref('int_daily_wip_snapshotted') }}
+    where team is not null
+
+),
+
+teams as (
+
+    select * from {{ ref('stg_org__teams') }}
+
+),
+
+value_streams as (
+
+    select * from {{ ref('stg_org__value_streams') }}
+
+),
+
+grains as (
+
+    select 'week' as grain
+    union all
+    select 'month' as grain
+    union all
+    select 'quarter' as grain
+
+),
+
+scope_kinds as (
+
+    select 'team' as scope_kind
+    union all
+    select 'value_stream' as scope_kind
+
+),
+
+scopes as (
+
+    select
+        'team' as scope_kind,
+        team as scope_name,
+        team,
+        value_stream
+
+    from teams
+
+    union all
+
+    select
+        'value_stream' as scope_kind,
+        value_stream as scope_name,
+        cast(null as {{ dbt.type_string() }}) as team,
+        value_stream
+
+    from value_streams
+
+),
+
+bounds as (
+
+    select
+        min(cast(created_at as date)) as spine_start,
+        cast({{ flowmart_now() }} as date) as spine_end
+
+    from work_items
+
+),
+
+days as (
+
+    {{ flowmart_day_spine('bounds') }}
+
+),
+
+-- every period of each grain with its complete days (the current day is not snapshotted yet)
+periods as (
+
+    select
+        grains.grain,
+        {{ flowmart_period_start('grains.grain', 'days.spine_day') }} as period_start,
+        sum(case when days.spine_day < bounds.spine_end then 1 else 0 end) as snapshot_days,
+        max(case when days.spine_day < bounds.spine_end then days.spine_day end) as last_snapshot_day
+
+    from days
+    cross join grains
+    cross join bounds
+
+    group by 1, 2
+
+),
+
+completed as (
+
+    select
+        scope_kinds.scope_kind,
+        case when scope_kinds.scope_kind = 'team' then work_items.team else work_items.value_stream end
+            as scope_name,
+        grains.grain,
+        {{ flowmart_period_start('grains.grain', 'cast(work_items.completed_at as date)') }} as period_start,
+        work_items.flow_item_type,
+        work_items.is_started,
+        work_items.flow_time_hours,
+        work_items.active_time_hours,
+        work_items.lead_time_hours
+
+    from work_items
+    cross join scope_kinds
+    cross join grains
+
+    where work_items.is_completed
+
+),
+
+completion_stats as (
+
+    select
+        scope_kind,
+        scope_name,
+        grain,
+        period_start,
+        count(*) as items_completed,
+        {% for t in flow_item_types -%}
+        sum(case when flow_item_type = '{{ t }}' then 1 else 0 end) as items_completed_{{ t }},
+        {% endfor -%}
+        {{ flowmart_percentile('flow_time_hours', 0.5) }} as flow_time_p50_hours,
+        {{ flowmart_percentile('flow_time_hours', 0.85) }} as flow_time_p85_hours,
+        -- items never started are excluded from efficiency
+        sum(case when is_started then active_time_hours end) as started_active_hours,
+        sum(case when is_started then flow_time_hours end) as started_flow_hours,
+        {{ flowmart_percentile('lead_time_hours', 0.5) }} as lead_time_p50_hours
+
+    from completed
+    group by 1, 2, 3, 4
+
+),
+
+canceled_stats as (
+
+    select
+        scope_kinds.scope_kind,
+        case when scope_kinds.scope_kind = 'team' then work_items.team else work_items.value_stream end
+            as scope_name,
+        grains.grain,
+        {{ flowmart_period_start('grains.grain', 'cast(work_items.canceled_at as date)') }} as period_start,
+        count(*) as items_canceled
+
+    from work_items
+    cross join scope_kinds
+    cross join grains
+
+    where work_items.is_canceled
+
+    group by 1, 2, 3, 4
+
+),
+
+daily_load as (
+
+    select
+        scope_kinds.scope_kind,
+        case when scope_kinds.scope_kind = 'team' then wip_days.team else wip_days.value_stream end
+            as scope_name,
+        wip_days.snapshot_date,
+        count(*) as flow_load,
+        {% for t in flow_item_types -%}
+        sum(case when wip_days.flow_item_type = '{{ t }}' then 1 else 0 end) as flow_load_{{ t }}{% if not loop.last %},{% endif %}
+        {% endfor %}
+
+    from wip_days
+    cross join scope_kinds
+
+    group by 1, 2, 3
+
+),
+
+-- summed over the period's days: a day without a snapshot row had no work in progress
+load_sums as (
+
+    select
+        daily_load.scope_kind,
+        daily_load.scope_name,
+        grains.grain,
+        {{ flowmart_period_start('grains.grain', 'daily_load.snapshot_date') }} as period_start,
+        sum(daily_load.flow_load) as flow_load_sum,
+        {% for t in flow_item_types -%}
+        sum(daily_load.flow_load_{{ t }}) as flow_load_sum_{{ t }}{% if not loop.last %},{% endif %}
+        {% endfor %}
+
+    from daily_load
+    cross join grains
+
+    group by 1, 2, 3, 4
+
+),
+
+period_scopes as (
+
+    select
+        scopes.scope_kind,
+        scopes.scope_name,
+        scopes.team,
+        scopes.value_stream,
+        periods.grain,
+        periods.period_start,
+        {{ flowmart_period_end('periods.grain', 'periods.period_start') }} as period_end,
+        periods.snapshot_days,
+        periods.last_snapshot_day
+
+    from scopes
+    cross join periods
+
+),
+
+joined as (
+
+    select
+        period_scopes.*,
+        coalesce(completion_stats.items_completed, 0) as items_completed,
+        {% for t in flow_item_types -%}
+        coalesce(completion_stats.items_completed_{{ t }}, 0) as items_completed_{{ t }},
+        {% endfor -%}
+        completion_stats.flow_time_p50_hours,
+        completion_stats.flow_time_p85_hours,
+        completion_stats.started_active_hours,
+        completion_stats.started_flow_hours,
+        completion_stats.lead_time_p50_hours,
+        coalesce(canceled_stats.items_canceled, 0) as items_canceled,
+        coalesce(load_sums.flow_load_sum, 0) as flow_load_sum,
+        {% for t in flow_item_types -%}
+        coalesce(load_sums.flow_load_sum_{{ t }}, 0) as flow_load_sum_{{ t }},
+        {% endfor -%}
+        coalesce(end_load.flow_load, 0) as flow_load_end,
+        {% for t in flow_item_types -%}
+        coalesce(end_load.flow_load_{{ t }}, 0) as flow_load_end_{{ t }}{% if not loop.last %},{% endif %}
+        {% endfor %}
+
+    from period_scopes
+    left join completion_stats
+        on period_scopes.scope_kind = completion_stats.scope_kind
+        and period_scopes.scope_name = completion_stats.scope_name
+        and period_scopes.grain = completion_stats.grain
+        and period_scopes.period_start = completion_stats.period_start
+    left join canceled_stats
+        on period_scopes.scope_kind = canceled_stats.scope_kind
+        and period_scopes.scope_name = canceled_stats.scope_name
+        and period_scopes.grain = canceled_stats.grain
+        and period_scopes.period_start = canceled_stats.period_start
+    left join load_sums
+        on period_scopes.scope_kind = load_sums.scope_kind
+        and period_scopes.scope_name = load_sums.scope_name
+        and period_scopes.grain = load_sums.grain
+        and period_scopes.period_start = load_sums.period_start
+    left join daily_load as end_load
+        on period_scopes.scope_kind = end_load.scope_kind
+        and period_scopes.scope_name = end_load.scope_name
+        and period_scopes.last_snapshot_day = end_load.snapshot_date
+
+)
+
+select
+    cast(scope_kind as varchar) as scope_kind,
+    scope_name,
+    team,
+    value_stream,
+    cast(grain as varchar) as grain,
+    period_start,
+    period_end,
+    period_end < cast({{ flowmart_now() }} as date) as is_period_complete,
+    cast(snapshot_days as integer) as snapshot_days,
+    cast(items_completed as integer) as items_completed,
+    {% for t in flow_item_types -%}
+    cast(items_completed_{{ t }} as integer) as items_completed_{{ t }},
+    {% endfor -%}
+    cast(flow_time_p50_hours as double precision) as flow_time_p50_hours,
+    cast(flow_time_p85_hours as double precision) as flow_time_p85_hours,
+    cast(100.0 * started_active_hours / nullif(started_flow_hours, 0) as double precision) as flow_efficiency_pct,
+    -- load: null for a period without any complete day yet
+    cast(case when snapshot_days > 0 then 1.0 * flow_load_sum / snapshot_days end as double precision) as flow_load_avg,
+    {% for t in flow_item_types -%}
+    cast(case when snapshot_days > 0 then 1.0 * flow_load_sum_{{ t }} / snapshot_days end as double precision)
+        as flow_load_avg_{{ t }},
+    {% endfor -%}
+    case when snapshot_days > 0 then cast(flow_load_end as integer) end as flow_load_end,
+    {% for t in flow_item_types -%}
+    case when snapshot_days > 0 then cast(flow_load_end_{{ t }} as integer) end as flow_load_end_{{ t }},
+    {% endfor -%}
+    {% for t in flow_item_types -%}
+    cast(100.0 * items_completed_{{ t }} / nullif(items_completed, 0) as double precision)
+        as completed_share_{{ t }}_pct,
+    {% endfor -%}
+    {% for t in flow_item_types -%}
+    cast(100.0 * flow_load_end_{{ t }} / nullif(flow_load_end, 0) as double precision)
+        as in_progress_share_{{ t }}_pct,
+    {% endfor -%}
+    cast(items_canceled as integer) as items_canceled,
+    cast(lead_time_p50_hours as double precision) as lead_time_p50_hours
+
+from joined

@@ -1,0 +1,13 @@
+with
+
+source as (
+    select * from {{ source('org', 'outcome_placeholders') }}
+),
+
+renamed as (
+    select
+        placeholder
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,20 @@
+-- No negative durations: status periods, flow / active / wait / lead times, ages and waiting times are >= 0.
+select 'status period' as what, status_period_id as id, duration_hours as hours
+from {{ ref('int_status_periods_classified') }}
+where duration_hours < 0
+
+union all
+
+select 'flow time', issue_id, flow_time_hours from {{ ref('completed_work_items') }} where flow_time_hours < 0
+union all
+select 'active time', issue_id, active_time_hours from {{ ref('completed_work_items') }} where active_time_hours < 0
+union all
+select 'wait time', issue_id, wait_time_hours from {{ ref('completed_work_items') }} where wait_time_hours < 0
+union all
+select 'lead time', issue_id, lead_time_hours from {{ ref('completed_work_items') }} where lead_time_hours < 0
+union all
+select 'age', issue_id, age_days * 24 from {{ ref('aging_work_in_progress') }} where age_days < 0
+union all
+select 'waiting', team || ' ' || coalesce(status_name, ''), wait_hours
+from {{ ref('flow_waiting_time_by_status') }}
+where wait_hours < 0

@@ -1,0 +1,1 @@
+"""Orchestration of flowmart: the `flowmart` CLI and the Dagster definitions."""

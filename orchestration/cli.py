@@ -1,0 +1,180 @@
+"""`flowmart` command line: run, load, build, sample, serve-sample."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from pipelines.orgconfig import OrgConfigError, load_org_config
+from pipelines.settings import TARGETS, duckdb_path
+
+log = logging.getLogger("flowmart")
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-5s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    for noisy in ("dlt", "urllib3", "filelock"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _sample_dir(args: argparse.Namespace) -> Path:
+    if args.sample_dir:
+        return Path(args.sample_dir).resolve()
+    return duckdb_path().parent / "sample"
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from orchestration import runner, summary
+
+    target = args.target
+    report = runner.RunReport(target=target, sample=False)
+    config_path = runner.org_config_path(args.org_config)
+    started = time.perf_counter()
+    with _environment(args, config_path) as (org, org_dir, sample):
+        report.sample = sample
+        names = runner.configured_sources(org) if args.sources is None else ["org", *args.sources]
+        for name in names:
+            t = time.perf_counter()
+            try:
+                report.landed[name] = runner.load_source(name, org, org_dir, target, args.full_refresh)
+            except Exception as exc:  # keep going: the other sources and dbt still run; exit code says it
+                log.error("loading %s failed: %s", name, exc)
+                report.failures.append(f"load {name}: {exc}")
+            report.timings[f"load {name}"] = time.perf_counter() - t
+    t = time.perf_counter()
+    report.dbt = runner.dbt_build(target, full_refresh=args.full_refresh)
+    report.timings["dbt build"] = time.perf_counter() - t
+    report.timings["total"] = time.perf_counter() - started
+    print(summary.render(report, target))
+    if report.failures or not report.dbt.get("success"):
+        for failure in report.failures:
+            print(f"FAILED: {failure}", file=sys.stderr)
+        if not report.dbt.get("success"):
+            print("FAILED: dbt build reported errors (see above)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _environment(args: argparse.Namespace, config_path: Path | None):
+    from orchestration import runner
+
+    return runner.environment(config_path, use_sample=args.sample, sample_dir=_sample_dir(args),
+                              scale=args.scale, anchor=_anchor(args))
+
+
+def _anchor(args: argparse.Namespace) -> date | None:
+    return date.fromisoformat(args.anchor) if getattr(args, "anchor", None) else None
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    from orchestration import runner
+
+    config_path = runner.org_config_path(args.org_config)
+    with _environment(args, config_path) as (org, org_dir, _sample):
+        counts = runner.load_source(args.source, org, org_dir, args.target, args.full_refresh)
+    for table, n in counts.items():
+        print(f"  {table:<40} {n:>10,}")
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from orchestration import runner
+
+    counts = runner.dbt_build(args.target, select=args.select, full_refresh=args.full_refresh)
+    print(f"dbt: {counts['models']} models built, {counts['tests_passed']} tests passed, "
+          f"{counts['tests_warned']} warned, {counts['tests_failed']} failed")
+    return 0 if counts.get("success") else 1
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from pipelines.sample.generate import generate_sample
+
+    counts = generate_sample(args.out, scale=args.scale, seed=args.seed, anchor=_anchor(args))
+    print(f"sample organisation written to {args.out}: {counts}")
+    return 0
+
+
+def cmd_serve_sample(args: argparse.Namespace) -> int:
+    from orchestration import runner
+    from pipelines.sample.server import SampleApiServer
+
+    folder = runner.ensure_sample(_sample_dir(args), args.scale, _anchor(args))
+    with SampleApiServer(folder, port=args.port) as server:
+        print(f"serving the sample organisation of {folder} on {server.url} (Ctrl-C to stop)")
+        print(f"  export SOURCES__JIRA__BASE_URL={server.url} SOURCES__GITHUB__BASE_URL={server.url}")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="flowmart", description="Value-stream data warehouse: load, build, report.")
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--target", choices=TARGETS, default=os.environ.get("FLOWMART_TARGET", "duckdb"),
+                        help="warehouse: embedded DuckDB (default) or PostgreSQL (FLOWMART_PG_*)")
+        sp.add_argument("--org-config", help="org config file (default: $FLOWMART_ORG_CONFIG or ./flowmart.yml)")
+        sp.add_argument("--sample", action="store_true", help="use the built-in sample organisation")
+        sp.add_argument("--sample-dir", help="where the sample is generated (default: beside the warehouse)")
+        sp.add_argument("--scale", type=float, default=1.0, help="sample size multiplier (default 1)")
+        sp.add_argument("--anchor", help="sample's last day, YYYY-MM-DD (default: today)")
+        sp.add_argument("--full-refresh", action="store_true", help="reload and rebuild everything")
+
+    run = sub.add_parser("run", help="load every configured source, dbt build, print a summary")
+    common(run)
+    run.add_argument("--sources", nargs="*", help="only these sources (default: every configured one)")
+    run.set_defaults(func=cmd_run)
+
+    load = sub.add_parser("load", help="load one source")
+    load.add_argument("source", help="org, jira, github, git, survey or delivery")
+    common(load)
+    load.set_defaults(func=cmd_load)
+
+    build = sub.add_parser("build", help="dbt build (models and tests)")
+    build.add_argument("--target", choices=TARGETS, default=os.environ.get("FLOWMART_TARGET", "duckdb"))
+    build.add_argument("--select", nargs="*")
+    build.add_argument("--full-refresh", action="store_true")
+    build.set_defaults(func=cmd_build)
+
+    sample = sub.add_parser("sample", help="write the sample organisation to a folder")
+    sample.add_argument("--out", default="sample_org")
+    sample.add_argument("--scale", type=float, default=1.0)
+    sample.add_argument("--seed", type=int, default=42)
+    sample.add_argument("--anchor", help="last day of the sample, YYYY-MM-DD (default: today)")
+    sample.set_defaults(func=cmd_sample)
+
+    serve = sub.add_parser("serve-sample", help="serve the sample over HTTP like Jira Cloud and GitHub")
+    serve.add_argument("--sample-dir")
+    serve.add_argument("--scale", type=float, default=1.0)
+    serve.add_argument("--anchor")
+    serve.add_argument("--port", type=int, default=0)
+    serve.set_defaults(func=cmd_serve_sample)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        code = args.func(args)
+    except OrgConfigError as exc:
+        print(f"flowmart: {exc}", file=sys.stderr)
+        code = 2
+    raise SystemExit(code)
+
+
+if __name__ == "__main__":
+    main()

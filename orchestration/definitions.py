@@ -1,0 +1,88 @@
+"""Dagster definitions: dlt assets (one per loaded table) -> dbt assets (one per model), dbt tests as
+asset checks, one daily job that runs loads and transforms one after another (DuckDB has one writer).
+
+Open the UI with `dagster dev -m orchestration.definitions` (see the README). Without configured
+sources, the load assets run against the built-in sample organisation through its local API server,
+exactly like `flowmart run`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
+
+from orchestration import sources
+from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT, duckdb_path, file_format
+
+duckdb_path()  # resolve FLOWMART_DUCKDB_PATH to an absolute path once: dbt runs from the dbt folder
+
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=PROJECT_ROOT)
+dbt_project.prepare_if_dev()
+if not dbt_project.manifest_path.exists():  # tests and `dagster-webserver` outside `dagster dev`
+    dbt_project.preparer.prepare(dbt_project)
+
+
+class FlowmartDbtTranslator(DagsterDbtTranslator):
+    """Group = <layer>_<area> from the model's folder (staging_jira, marts_flow...), one rule for all."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn") or []
+        if dbt_resource_props.get("resource_type") == "model" and len(fqn) >= 3:
+            return "_".join(fqn[1:3]) if len(fqn) > 3 else fqn[1]
+        return super().get_group_name(dbt_resource_props)
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=FlowmartDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
+)
+def flowmart_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    yield from dbt.cli(["build"], context=context).stream()
+
+
+def _dlt_assets_for(name: str) -> dg.AssetsDefinition:
+    """One multi-asset per source; keys are dagster-dlt's defaults (dlt_<source>_<resource>), which the
+    dbt sources reference through `meta.dagster.asset_key`, so the lineage is one graph."""
+
+    @dlt_assets(
+        dlt_source=sources.definition_source(name),
+        dlt_pipeline=sources.pipeline(name),
+        name=f"load_{name}",
+        group_name=f"raw_{name}",
+        dagster_dlt_translator=DagsterDltTranslator(),
+    )
+    def _load(context: dg.AssetExecutionContext, dlt: DagsterDltResource) -> Iterator[Any]:
+        with sources.run_environment() as (org, org_dir):
+            source = sources.runtime_source(name, org, org_dir)
+            yield from dlt.run(context=context, dlt_source=source, loader_file_format=file_format())
+            sources.raise_if_incomplete(name, source)
+
+    return _load
+
+
+load_assets = [_dlt_assets_for(name) for name in sources.DAGSTER_SOURCES]
+
+daily_job = dg.define_asset_job(
+    "flowmart_daily",
+    selection=dg.AssetSelection.all(),
+    description="Load every source, then build and test every dbt model.",
+    executor_def=dg.in_process_executor,  # one DuckDB writer at a time
+)
+
+defs = dg.Definitions(
+    assets=[*load_assets, flowmart_dbt_models],
+    jobs=[daily_job],
+    schedules=[dg.ScheduleDefinition(job=daily_job, cron_schedule="0 5 * * *", execution_timezone="UTC")],
+    resources={
+        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
+        "dlt": DagsterDltResource(),
+    },
+)

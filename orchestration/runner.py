@@ -1,0 +1,212 @@
+"""The main job's parts, shared by the CLI and Dagster: which sources are configured, the sample
+organisation behind a local API server, loads, `dbt build` and the run summary."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import logging
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import dlt
+
+from pipelines.orgconfig import OrgConfig, load_org_config
+from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT, duckdb_path
+
+log = logging.getLogger("flowmart")
+
+# Load order: the org config first (dbt joins everything to it), then the sources.
+LOADERS = {
+    "org": "pipelines.org",
+    "jira": "pipelines.jira",
+    "github": "pipelines.github",
+    "git": "pipelines.git",
+    "survey": "pipelines.survey",
+    "delivery": "pipelines.delivery",
+}
+SAMPLE_SEED = 42
+
+
+def loader_module(name: str) -> Any:
+    if name not in LOADERS:
+        raise SystemExit(f"unknown source {name!r}; choose one of {', '.join(LOADERS)}")
+    try:
+        return importlib.import_module(LOADERS[name])
+    except ModuleNotFoundError as exc:
+        if exc.name == LOADERS[name]:
+            raise SystemExit(f"the {name} loader is not part of this build of flowmart") from None
+        raise
+
+
+def available_loaders() -> list[str]:
+    names = []
+    for name, module in LOADERS.items():
+        with contextlib.suppress(ModuleNotFoundError):
+            importlib.import_module(module)
+            names.append(name)
+    return names
+
+
+def _config(key: str) -> Any:
+    try:
+        return dlt.config.get(key)
+    except Exception:  # noqa: BLE001 - an unreadable value counts as not configured
+        return None
+
+
+def configured_sources(org: OrgConfig) -> list[str]:
+    """Sources with enough configuration to load (dlt config/secrets, env, or the org config)."""
+    names = ["org"]
+    if _config("sources.jira.base_url"):
+        names.append("jira")
+    if _config("sources.github.access_token") and (org.github.repositories or _config("sources.github.repositories")):
+        names.append("github")
+    if org.git.repositories or _config("sources.git.repositories"):
+        names.append("git")
+    if org.surveys.folder or org.surveys.files:
+        names.append("survey")
+    if _config("sources.delivery.files"):
+        names.append("delivery")
+    return [n for n in names if n in available_loaders()]
+
+
+def org_config_path(explicit: str | None = None) -> Path | None:
+    """--org-config, else FLOWMART_ORG_CONFIG, else ./flowmart.yml if it exists."""
+    candidate = explicit or os.environ.get("FLOWMART_ORG_CONFIG")
+    if candidate:
+        return Path(candidate).resolve()
+    default = Path("flowmart.yml")
+    return default.resolve() if default.exists() else None
+
+
+# --- the sample organisation ------------------------------------------------------------------------
+
+
+def ensure_sample(folder: Path, scale: float, anchor: date | None = None) -> Path:
+    """Generate the sample into `folder` unless the same (seed, scale, anchor day) is already there."""
+    from pipelines.sample.generate import generate_sample
+
+    anchor = anchor or datetime.now(UTC).date()
+    stamp = {"seed": SAMPLE_SEED, "scale": scale, "anchor": anchor.isoformat()}
+    stamp_file = folder / "sample.json"
+    if stamp_file.exists() and json.loads(stamp_file.read_text()) == stamp and (folder / "org.yml").exists():
+        log.info("sample organisation already in %s (scale %s, anchor %s)", folder, scale, anchor)
+        return folder
+    counts = generate_sample(folder, scale=scale, seed=SAMPLE_SEED, anchor=anchor)
+    log.info("sample organisation generated: %s", counts)
+    stamp_file.write_text(json.dumps(stamp))
+    return folder
+
+
+@contextlib.contextmanager
+def sample_api(folder: Path) -> Iterator[Any]:
+    """Serve the sample over HTTP and point the loaders' settings at it for the duration."""
+    from pipelines.sample.server import SampleApiServer
+
+    env = {}
+    with SampleApiServer(folder) as server:
+        env = {
+            "SOURCES__JIRA__BASE_URL": server.url,
+            "SOURCES__JIRA__EMAIL": "sample@acme.example",
+            "SOURCES__JIRA__API_TOKEN": "sample-token",
+        }
+        if "github" in server.apis:
+            env |= {"SOURCES__GITHUB__BASE_URL": server.url, "SOURCES__GITHUB__ACCESS_TOKEN": "sample-token"}
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            yield server
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+
+# --- loads and dbt -----------------------------------------------------------------------------------
+
+
+@dataclass
+class RunReport:
+    target: str
+    sample: bool
+    landed: dict[str, dict[str, int]] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    dbt: dict[str, int] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+
+def load_source(name: str, org: OrgConfig, org_dir: Path, target: str, full_refresh: bool = False) -> dict[str, int]:
+    module = loader_module(name)
+    kwargs: dict[str, Any] = {"target": target}
+    if full_refresh:
+        kwargs["full_refresh"] = True
+    started = time.perf_counter()
+    counts = module.load(org, org_dir, **kwargs)
+    log.info("loaded %s in %.1f s: %s", name, time.perf_counter() - started, counts)
+    return counts
+
+
+def dbt_args(command: str, target: str, extra: list[str] | None = None) -> list[str]:
+    return [command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(PROJECT_ROOT),
+            "--target", target, *(extra or [])]
+
+
+def dbt_invoke(command: str, target: str, extra: list[str] | None = None) -> Any:
+    """Run dbt in-process; returns dbt's result object."""
+    from dbt.cli.main import dbtRunner
+
+    duckdb_path()  # export the absolute DuckDB path for the profile
+    os.environ["FLOWMART_TARGET"] = target
+    return dbtRunner().invoke(dbt_args(command, target, extra))
+
+
+def dbt_build(target: str, select: list[str] | None = None, full_refresh: bool = False) -> dict[str, int]:
+    extra = []
+    if select:
+        extra += ["--select", *select]
+    if full_refresh:
+        extra.append("--full-refresh")
+    result = dbt_invoke("build", target, extra)
+    counts = {"models": 0, "tests_passed": 0, "tests_warned": 0, "tests_failed": 0, "errors": 0}
+    for r in getattr(result.result, "results", None) or []:
+        kind = r.node.resource_type
+        status = str(r.status)
+        if kind in ("model", "snapshot", "seed"):
+            counts["models"] += status == "success"
+            counts["errors"] += status == "error"
+        elif kind in ("test", "unit_test"):
+            counts["tests_passed"] += status == "pass"
+            counts["tests_warned"] += status == "warn"
+            counts["tests_failed"] += status in ("fail", "error")
+    if result.exception is not None:
+        raise RuntimeError(f"dbt build could not run: {result.exception}")
+    counts["success"] = int(bool(result.success))
+    return counts
+
+
+@contextlib.contextmanager
+def environment(config_path: Path | None = None, *, use_sample: bool = False, sample_dir: Path | None = None,
+                scale: float = 1.0, anchor: date | None = None) -> Iterator[tuple[OrgConfig, Path, bool]]:
+    """(org config, its folder, is_sample). With a config that configures a source, that; otherwise the
+    sample organisation, generated (once) and served by the local API server for the duration."""
+    if config_path is not None and not use_sample:
+        org = load_org_config(config_path)
+        if len(configured_sources(org)) > 1:
+            print(f"flowmart: loading the sources configured in {config_path}")
+            yield org, config_path.parent, False
+            return
+    folder = sample_dir or duckdb_path().parent / "sample"
+    print(f"flowmart: no source configured, running on the built-in sample organisation "
+          f"(scale {scale}, served from {folder} by a local API server)")
+    ensure_sample(folder, scale, anchor)
+    with sample_api(folder):
+        yield load_org_config(folder / "org.yml"), folder, True

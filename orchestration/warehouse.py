@@ -1,0 +1,58 @@
+"""Read-only SQL on the warehouse (DuckDB file or PostgreSQL), for the run summary and the tests."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from pipelines.settings import duckdb_path, postgres_credentials
+
+
+class Warehouse:
+    def __init__(self, target: str | None = None) -> None:
+        self.target = target or os.environ.get("FLOWMART_TARGET", "duckdb")
+        if self.target == "duckdb":
+            import duckdb
+
+            # same configuration as dbt's in-process connection, so both can be open in one process
+            self._conn = duckdb.connect(str(duckdb_path()))
+        else:
+            import psycopg2
+
+            self._conn = psycopg2.connect(postgres_credentials())
+            self._conn.autocommit = True
+
+    def rows(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        if self.target == "duckdb":
+            return self._conn.execute(sql, params or []).fetchall()
+        with self._conn.cursor() as cur:
+            cur.execute(sql, params or None)
+            return cur.fetchall() if cur.description else []
+
+    def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        rows = self.rows(sql, params)
+        return rows[0][0] if rows else None
+
+    def tables(self, schema_prefix: str = "") -> list[tuple[str, str]]:
+        """(schema, table) of every base table or view whose schema starts with the prefix."""
+        return [
+            (s, t)
+            for s, t in self.rows(
+                "select table_schema, table_name from information_schema.tables "
+                "where table_schema like %s order by 1, 2".replace("%s", "?" if self.target == "duckdb" else "%s"),
+                [schema_prefix + "%"],
+            )
+        ]
+
+    def exists(self, schema: str, table: str) -> bool:
+        return (schema, table) in set(self.tables(schema))
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,1 @@
+"""dlt loaders of flowmart: one module per source system, each runnable on its own."""

@@ -1,0 +1,581 @@
+"""GitHub loader (REST; base URL configurable for GitHub Enterprise): pull requests with their reviews,
+issue comments and commits, deployments with their statuses and, optionally, deployment workflow runs.
+
+Tables in `raw_github` (resource names = table names unless said):
+- `pull_requests` (merge on `pr_id`): incremental per repository on `updated_at`; the list is read
+  newest-updated first and paging stops at the cursor. Sizes come from the single-PR endpoint.
+- `pr_labels`: the PR's labels (one row with an empty label when it has none), replaced per PR.
+- `reviews`, `pr_comments`, `pr_commits`: fetched for each new or changed PR, replaced per PR
+  (delete-insert on `pr_id`). `pr_commits` also writes `pr_commit_trailers` (parsed `Key: value`
+  trailers; person values hashed, `matches_ai_pattern` computed before hashing).
+- `deployments` (merge on `deployment_id`) and `deployment_statuses` (replaced per deployment): new or
+  changed (by `updated_at`) deployments within a look-back window of the newest one already seen.
+- `workflow_runs` (merge on `run_id`): only when `deployment_workflow_pattern` is configured; runs whose
+  workflow name matches it (teams that deploy with GitHub Actions).
+
+People: logins and e-mails are pseudonymised (`*_id` columns), names are dropped, head branch names
+(which often carry a login) are not landed. `*_is_bot` is true for `type: Bot` users and configured bot
+names; `*_bot_name` keeps a bot's login (bots are not people).
+
+A run is atomic: if a request stays broken (after dlt's retries on 429/5xx and the rate-limit waits
+below) the run fails with `ApiError` naming the URL, nothing of it lands and cursors stay where they
+were, so the next run resumes. GitHub rate limits (403/429 with `x-ratelimit-remaining: 0` and
+`x-ratelimit-reset`, or a `Retry-After` on a 403 secondary limit) are waited out, up to
+`max_rate_limit_wait` seconds per wait.
+
+Settings (dlt config/secrets or env): `SOURCES__GITHUB__ACCESS_TOKEN` (required),
+`SOURCES__GITHUB__BASE_URL` (default https://api.github.com; GitHub Enterprise: https://<host>/api/v3),
+`SOURCES__GITHUB__REPOSITORIES` (JSON list or comma-separated owner/name; overrides the org config's
+`github.repositories`), `SOURCES__GITHUB__PER_PAGE` (default 100), `SOURCES__GITHUB__WORKERS` (parallel
+requests, default 8), `SOURCES__GITHUB__MAX_RATE_LIMIT_WAIT` (seconds, default 3600),
+`SOURCES__GITHUB__LOOKBACK_DAYS` (deployments/workflow runs re-checked, default 14).
+Run it with `flowmart load github` or `python -m pipelines.github`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import dlt
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from pipelines.http import ApiClient, ApiError
+from pipelines.orgconfig import OrgConfig
+from pipelines.privacy import Pseudonymiser
+from pipelines.settings import make_pipeline
+
+log = logging.getLogger("flowmart.github")
+
+DEFAULT_BASE_URL = "https://api.github.com"
+DEFAULT_BOT_NAMES = ("dependabot[bot]", "renovate[bot]", "github-actions[bot]")
+DEFAULT_AI_PATTERNS = (r"(?i)^co-authored-by:.*(copilot|claude|cursor|codex|gemini)",)
+PERSON_TRAILERS = {"co-authored-by", "signed-off-by", "reviewed-by", "acked-by", "tested-by", "reported-by",
+                   "suggested-by", "helped-by", "cc"}
+TRAILER = re.compile(r"^([A-Za-z][A-Za-z0-9-]*):\s+(.+?)\s*$")
+IDENTITY = re.compile(r"<([^<>@\s]+@[^<>\s]+)>")
+
+T, B, TS, TXT = "bigint", "bool", "timestamp", "text"
+
+
+def _cols(**types: str) -> dict[str, dict[str, Any]]:
+    return {name: {"data_type": t, "nullable": True} for name, t in types.items()}
+
+
+PR_COLUMNS = _cols(
+    pr_id=T, repository=TXT, number=T, state=TXT, title=TXT, is_draft=B, author_id=TXT, author_is_bot=B,
+    author_bot_name=TXT, created_at=TS, updated_at=TS, closed_at=TS, merged_at=TS, merge_commit_sha=TXT,
+    head_sha=TXT, base_ref=TXT, labels=TXT, additions=T, deletions=T, changed_files=T, commit_count=T,
+    merged_by_id=TXT, html_url=TXT,
+)
+LABEL_COLUMNS = _cols(pr_id=T, label=TXT)
+REVIEW_COLUMNS = _cols(
+    review_id=T, pr_id=T, repository=TXT, pr_number=T, reviewer_id=TXT, reviewer_is_bot=B,
+    reviewer_bot_name=TXT, state=TXT, submitted_at=TS, commit_sha=TXT,
+)
+COMMENT_COLUMNS = _cols(
+    comment_id=T, pr_id=T, repository=TXT, pr_number=T, commenter_id=TXT, commenter_is_bot=B,
+    commenter_bot_name=TXT, created_at=TS, updated_at=TS,
+)
+COMMIT_COLUMNS = _cols(
+    pr_id=T, sha=TXT, repository=TXT, pr_number=T, commit_order=T, author_id=TXT, author_email_id=TXT,
+    author_is_bot=B, committer_id=TXT, authored_at=TS, committed_at=TS, parent_count=T, first_parent_sha=TXT,
+    trailer_count=T, has_ai_trailer=B,
+)
+TRAILER_COLUMNS = _cols(
+    pr_id=T, sha=TXT, trailer_order=T, trailer_key=TXT, trailer_value=TXT, is_person=B, matches_ai_pattern=B,
+)
+DEPLOYMENT_COLUMNS = _cols(
+    deployment_id=T, repository=TXT, sha=TXT, ref=TXT, task=TXT, environment=TXT, is_production=B,
+    is_transient=B, created_at=TS, updated_at=TS, creator_id=TXT, creator_is_bot=B, creator_bot_name=TXT,
+)
+STATUS_COLUMNS = _cols(
+    status_id=T, deployment_id=T, repository=TXT, state=TXT, environment=TXT, created_at=TS, updated_at=TS,
+    creator_id=TXT, creator_is_bot=B,
+)
+RUN_COLUMNS = _cols(
+    run_id=T, repository=TXT, workflow_name=TXT, workflow_id=T, workflow_path=TXT, head_branch=TXT,
+    head_sha=TXT, event=TXT, status=TXT, conclusion=TXT, run_attempt=T, created_at=TS, updated_at=TS,
+    run_started_at=TS, actor_id=TXT, actor_is_bot=B, actor_bot_name=TXT,
+)
+
+
+# --- HTTP ----------------------------------------------------------------------------------------
+
+
+def rate_limit_wait(response: Any, now: float | None = None) -> float | None:
+    """Seconds to wait before retrying a rate-limited GitHub response, or None if it is not one."""
+    if response.status_code not in (403, 429):
+        return None
+    retry_after = response.headers.get("Retry-After", "")
+    if retry_after.strip().isdigit():
+        return float(retry_after)
+    reset = response.headers.get("x-ratelimit-reset", "")
+    if response.headers.get("x-ratelimit-remaining") == "0" and reset.strip().isdigit():
+        return max(0.0, int(reset) - (now or time.time())) + 1.0
+    return None
+
+
+class _RateLimitAware:
+    """Wraps dlt's retrying client: a GitHub rate-limit answer is waited out, then the request resent."""
+
+    def __init__(self, client: Any, max_wait: float, max_waits: int = 5) -> None:
+        self._client = client
+        self.max_wait = max_wait
+        self.max_waits = max_waits
+        self.waited = 0.0
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        for _ in range(self.max_waits):
+            response = self._client.request(method, url, **kwargs)
+            wait = rate_limit_wait(response)
+            if wait is None:
+                return response
+            if wait > self.max_wait:
+                raise ApiError(
+                    f"{method} {url}: GitHub rate limit exhausted (HTTP {response.status_code}); it resets in "
+                    f"{wait:.0f} s, longer than sources.github.max_rate_limit_wait ({self.max_wait:.0f} s)"
+                )
+            log.warning("github: rate limited on %s (HTTP %s); waiting %.1f s", url, response.status_code, wait)
+            time.sleep(wait)
+            self.waited += wait
+        return self._client.request(method, url, **kwargs)
+
+
+class GitHubClient(ApiClient):
+    """`ApiClient` with GitHub's headers, token auth, rate-limit waits and Link-header pagination."""
+
+    def __init__(self, base_url: str, token: str, max_rate_limit_wait: float = 3600) -> None:
+        super().__init__(base_url, headers={
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+        })
+        self._client = _RateLimitAware(self._client, max_rate_limit_wait)
+
+    def pages(self, path: str, params: dict[str, Any] | None = None, key: str | None = None) -> Iterator[list]:
+        """Every page of a list endpoint, following `Link: <…>; rel="next"`."""
+        url: str | None = path
+        while url:
+            data, response = self.get(url, params)
+            params = None  # the next link carries the query
+            yield (data.get(key) or []) if key else data
+            url = response.links.get("next", {}).get("url")
+
+    def all(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
+        return [item for page in self.pages(path, params) for item in page]
+
+
+# --- rows ----------------------------------------------------------------------------------------
+
+
+class _People:
+    def __init__(self, pseudonymise: Callable[[str | None], str | None], bot_names: Sequence[str]) -> None:
+        self.pseudonymise = pseudonymise
+        self.bot_names = {b.lower() for b in bot_names}
+
+    def user(self, user: dict[str, Any] | None) -> tuple[str | None, bool | None, str | None]:
+        """(pseudonym, is_bot, bot login) of a GitHub user object."""
+        if not user or not user.get("login"):
+            return None, None, None
+        login = user["login"]
+        is_bot = user.get("type") == "Bot" or login.lower() in self.bot_names or login.endswith("[bot]")
+        return self.pseudonymise(login.lower()), is_bot, (login if is_bot else None)
+
+
+def _ts(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def parse_trailers(message: str) -> list[tuple[str, str]]:
+    """`Key: value` lines of the last paragraph of a commit message (git's trailer block)."""
+    paragraphs = [p for p in re.split(r"\n\s*\n", (message or "").strip()) if p.strip()]
+    if len(paragraphs) < 2:
+        return []
+    found = []
+    for line in paragraphs[-1].splitlines():
+        m = TRAILER.match(line.strip())
+        if m:
+            found.append((m.group(1), m.group(2)))
+    return found
+
+
+# --- the source ----------------------------------------------------------------------------------
+
+
+def _repository_list(value: Any) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return [str(v).strip() for v in json.loads(text)]
+        return [v.strip() for v in text.split(",") if v.strip()]
+    return [str(v).strip() for v in value]
+
+
+@dlt.source(name="github", max_table_nesting=0)
+def github_source(
+    repositories: Any = dlt.config.value,
+    access_token: str = dlt.secrets.value,
+    base_url: str = DEFAULT_BASE_URL,
+    bot_names: Sequence[str] = DEFAULT_BOT_NAMES,
+    production_environments: Sequence[str] = ("production", "prod"),
+    deployment_workflow_pattern: str | None = None,
+    ai_trailer_patterns: Sequence[str] = DEFAULT_AI_PATTERNS,
+    per_page: int = 100,
+    workers: int = 8,
+    max_rate_limit_wait: float = 3600,
+    lookback_days: int = 14,
+) -> Any:
+    repos = _repository_list(repositories)
+    if not repos:
+        raise ValueError("github: no repositories configured (org config github.repositories or "
+                         "SOURCES__GITHUB__REPOSITORIES)")
+    client = GitHubClient(base_url, access_token, max_rate_limit_wait)
+    people = _People(Pseudonymiser(), bot_names)
+    pseudonymise = people.pseudonymise
+    ai_patterns = [re.compile(p) for p in ai_trailer_patterns]
+    production = {e.lower() for e in production_environments}
+    workflow_pattern = re.compile(deployment_workflow_pattern) if deployment_workflow_pattern else None
+    workers = max(1, int(workers))
+    per_page = max(1, min(int(per_page), 100))
+    stats = {"prs": 0}
+
+    def parallel(func: Callable[..., Any], *iterables: Any) -> list[Any]:
+        """`func` over the items with `workers` requests in flight (results in input order)."""
+        with ThreadPoolExecutor(workers, thread_name_prefix="github") as pool:
+            return list(pool.map(func, *iterables))
+
+    def fan_out(func: Callable[[dict[str, Any]], list[Any]], items: list[dict[str, Any]]) -> list[Any]:
+        return [row for rows in parallel(func, items) for row in rows]
+
+    # --- pull requests ---------------------------------------------------------------------------
+    def pr_row(repo: str, pr: dict[str, Any]) -> dict[str, Any]:
+        if "additions" not in pr:  # the list endpoint leaves sizes out
+            pr, _ = client.get(f"/repos/{repo}/pulls/{pr['number']}")
+        author_id, author_is_bot, author_bot = people.user(pr.get("user"))
+        return {
+            "pr_id": pr["id"], "repository": repo, "number": pr["number"], "state": pr["state"],
+            "title": pr.get("title"), "is_draft": bool(pr.get("draft")), "author_id": author_id,
+            "author_is_bot": author_is_bot, "author_bot_name": author_bot,
+            "created_at": _ts(pr["created_at"]), "updated_at": _ts(pr["updated_at"]),
+            "closed_at": _ts(pr.get("closed_at")), "merged_at": _ts(pr.get("merged_at")),
+            "merge_commit_sha": pr.get("merge_commit_sha"), "head_sha": (pr.get("head") or {}).get("sha"),
+            "base_ref": (pr.get("base") or {}).get("ref"),
+            "labels": json.dumps(sorted(label["name"] for label in pr.get("labels") or [])),
+            "additions": pr.get("additions"), "deletions": pr.get("deletions"),
+            "changed_files": pr.get("changed_files"), "commit_count": pr.get("commits"),
+            "merged_by_id": people.user(pr.get("merged_by"))[0], "html_url": pr.get("html_url"),
+        }
+
+    @dlt.resource(name="pull_requests", write_disposition="merge", primary_key="pr_id", columns=PR_COLUMNS)
+    def pull_requests() -> Iterator[list[dict[str, Any]]]:
+        cursors = dlt.current.resource_state().setdefault("cursors", {})
+        for repo in repos:
+            cursor = cursors.get(repo) or {}
+            since, seen_at_since = cursor.get("updated_at"), set(cursor.get("ids", []))
+            newest, newest_ids = since, set(seen_at_since)
+            pages = fetched = 0
+            params = {"state": "all", "sort": "updated", "direction": "desc", "per_page": per_page}
+            for page in client.pages(f"/repos/{repo}/pulls", params):
+                pages += 1
+                fresh = [
+                    pr for pr in page
+                    if since is None or pr["updated_at"] > since
+                    or (pr["updated_at"] == since and pr["id"] not in seen_at_since)
+                ]
+                for pr in fresh:
+                    if newest is None or pr["updated_at"] > newest:
+                        newest, newest_ids = pr["updated_at"], {pr["id"]}
+                    elif pr["updated_at"] == newest:
+                        newest_ids.add(pr["id"])
+                if fresh:
+                    rows = parallel(pr_row, [repo] * len(fresh), fresh)
+                    fetched += len(rows)
+                    yield rows
+                if len(fresh) < len(page):  # reached PRs older than the cursor
+                    break
+            if newest is not None:
+                cursors[repo] = {"updated_at": newest, "ids": sorted(newest_ids)}
+            stats["prs"] += fetched
+            log.info("github: %s: %d new or changed pull requests (%d pages)", repo, fetched, pages)
+
+    per_pr = {"write_disposition": {"disposition": "merge", "strategy": "delete-insert"}, "merge_key": "pr_id"}
+
+    @dlt.transformer(name="pr_labels", data_from=pull_requests, primary_key=["pr_id", "label"],
+                     columns=LABEL_COLUMNS, **per_pr)
+    def pr_labels(prs: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+        """One row per label; a PR without labels gets one row with an empty label, so that replacing
+        the PR's rows also clears labels that were removed."""
+        rows = []
+        for pr in prs:
+            labels = json.loads(pr["labels"]) or [None]
+            rows += [{"pr_id": pr["pr_id"], "label": label or ""} for label in labels]
+        yield rows
+
+    @dlt.transformer(name="reviews", data_from=pull_requests, primary_key="review_id", columns=REVIEW_COLUMNS,
+                     **per_pr)
+    def reviews(prs: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+        def fetch(pr: dict[str, Any]) -> list[dict[str, Any]]:
+            rows = []
+            for review in client.all(f"/repos/{pr['repository']}/pulls/{pr['number']}/reviews",
+                                     {"per_page": 100}):
+                reviewer_id, is_bot, bot = people.user(review.get("user"))
+                rows.append({
+                    "review_id": review["id"], "pr_id": pr["pr_id"], "repository": pr["repository"],
+                    "pr_number": pr["number"], "reviewer_id": reviewer_id, "reviewer_is_bot": is_bot,
+                    "reviewer_bot_name": bot, "state": review.get("state"),
+                    "submitted_at": _ts(review.get("submitted_at")), "commit_sha": review.get("commit_id"),
+                })
+            return rows
+
+        yield fan_out(fetch, prs)
+
+    @dlt.transformer(name="pr_comments", data_from=pull_requests, primary_key="comment_id",
+                     columns=COMMENT_COLUMNS, **per_pr)
+    def pr_comments(prs: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+        def fetch(pr: dict[str, Any]) -> list[dict[str, Any]]:
+            rows = []
+            for comment in client.all(f"/repos/{pr['repository']}/issues/{pr['number']}/comments",
+                                      {"per_page": 100}):
+                commenter_id, is_bot, bot = people.user(comment.get("user"))
+                rows.append({
+                    "comment_id": comment["id"], "pr_id": pr["pr_id"], "repository": pr["repository"],
+                    "pr_number": pr["number"], "commenter_id": commenter_id, "commenter_is_bot": is_bot,
+                    "commenter_bot_name": bot, "created_at": _ts(comment.get("created_at")),
+                    "updated_at": _ts(comment.get("updated_at")),
+                })
+            return rows
+
+        yield fan_out(fetch, prs)
+
+    def trailer_rows(pr_id: int, sha: str, message: str) -> list[dict[str, Any]]:
+        rows = []
+        for order, (key, value) in enumerate(parse_trailers(message), start=1):
+            line = f"{key}: {value}"
+            email = IDENTITY.search(value)
+            is_person = bool(email) or key.lower() in PERSON_TRAILERS
+            rows.append({
+                "pr_id": pr_id, "sha": sha, "trailer_order": order, "trailer_key": key,
+                "trailer_value": pseudonymise(email.group(1) if email else value) if is_person else value,
+                "is_person": is_person, "matches_ai_pattern": any(p.search(line) for p in ai_patterns),
+            })
+        return rows
+
+    trailer_hints = dlt.mark.make_hints(
+        table_name="pr_commit_trailers", primary_key=["pr_id", "sha", "trailer_order"], columns=TRAILER_COLUMNS,
+        write_disposition={"disposition": "merge", "strategy": "delete-insert"}, merge_key="pr_id",
+    )
+
+    @dlt.transformer(name="pr_commits", data_from=pull_requests, primary_key=["pr_id", "sha"],
+                     columns=COMMIT_COLUMNS, **per_pr)
+    def pr_commits(prs: list[dict[str, Any]]) -> Iterator[Any]:
+        def fetch(pr: dict[str, Any]) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+            out = []
+            commits = client.all(f"/repos/{pr['repository']}/pulls/{pr['number']}/commits", {"per_page": 100})
+            for order, item in enumerate(commits, start=1):
+                git = item.get("commit") or {}
+                git_author, git_committer = git.get("author") or {}, git.get("committer") or {}
+                author_id, is_bot, _ = people.user(item.get("author"))
+                email_id = pseudonymise(git_author.get("email"))
+                trailers = trailer_rows(pr["pr_id"], item["sha"], git.get("message") or "")
+                parents = item.get("parents") or []
+                out.append(({
+                    "pr_id": pr["pr_id"], "sha": item["sha"], "repository": pr["repository"],
+                    "pr_number": pr["number"], "commit_order": order, "author_id": author_id or email_id,
+                    "author_email_id": email_id, "author_is_bot": is_bot,
+                    "committer_id": people.user(item.get("committer"))[0] or pseudonymise(git_committer.get("email")),
+                    "authored_at": _ts(git_author.get("date")), "committed_at": _ts(git_committer.get("date")),
+                    "parent_count": len(parents), "first_parent_sha": parents[0]["sha"] if parents else None,
+                    "trailer_count": len(trailers), "has_ai_trailer": any(t["matches_ai_pattern"] for t in trailers),
+                }, trailers))
+            return out
+
+        results = [pair for pairs in parallel(fetch, prs) for pair in pairs]
+        yield [commit for commit, _ in results]
+        trailers = [t for _, ts in results for t in ts]
+        if trailers:
+            yield dlt.mark.with_hints(trailers, trailer_hints, create_table_variant=True)
+
+    # --- deployments -----------------------------------------------------------------------------
+    def changed_in_window(
+        state: dict[str, Any], repo: str, items: Iterator[list[dict[str, Any]]]
+    ) -> Iterator[dict[str, Any]]:
+        """Items (newest first) created within `lookback_days` of the newest one seen last run that are
+        new or whose `updated_at` changed; remembers what it saw for the next run."""
+        previous = state.get(repo) or {}
+        seen: dict[str, str] = previous.get("seen", {})
+        newest = previous.get("newest")
+        cutoff = None
+        if newest:
+            cutoff = (_ts(newest) - timedelta(days=lookback_days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now_seen: dict[str, str] = {}
+        latest = newest
+        for page in items:
+            stop = False
+            for item in page:
+                if cutoff and item["created_at"] < cutoff:
+                    stop = True
+                    break
+                latest = max(latest or item["created_at"], item["created_at"])
+                now_seen[str(item["id"])] = item["updated_at"]
+                if seen.get(str(item["id"])) != item["updated_at"]:
+                    yield item
+            if stop:
+                break
+        horizon = (_ts(latest) - timedelta(days=lookback_days)).strftime("%Y-%m-%dT%H:%M:%SZ") if latest else ""
+        kept = {k: v for k, v in (seen | now_seen).items() if v >= horizon}
+        state[repo] = {"newest": latest, "seen": kept}
+
+    @dlt.resource(name="deployments", write_disposition="merge", primary_key="deployment_id",
+                  columns=DEPLOYMENT_COLUMNS)
+    def deployments() -> Iterator[list[dict[str, Any]]]:
+        state = dlt.current.resource_state().setdefault("windows", {})
+        for repo in repos:
+            rows = []
+            pages = client.pages(f"/repos/{repo}/deployments", {"per_page": per_page})
+            for d in changed_in_window(state, repo, pages):
+                creator_id, is_bot, bot = people.user(d.get("creator"))
+                environment = d.get("environment")
+                rows.append({
+                    "deployment_id": d["id"], "repository": repo, "sha": d.get("sha"), "ref": d.get("ref"),
+                    "task": d.get("task"), "environment": environment,
+                    "is_production": bool(d.get("production_environment"))
+                    or (environment or "").lower() in production,
+                    "is_transient": bool(d.get("transient_environment")),
+                    "created_at": _ts(d["created_at"]), "updated_at": _ts(d["updated_at"]),
+                    "creator_id": creator_id, "creator_is_bot": is_bot, "creator_bot_name": bot,
+                })
+                if len(rows) >= per_page:
+                    yield rows
+                    rows = []
+            if rows:
+                yield rows
+            log.info("github: %s: deployments checked", repo)
+
+    @dlt.transformer(name="deployment_statuses", data_from=deployments, primary_key="status_id",
+                     columns=STATUS_COLUMNS, merge_key="deployment_id",
+                     write_disposition={"disposition": "merge", "strategy": "delete-insert"})
+    def deployment_statuses(items: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+        def fetch(d: dict[str, Any]) -> list[dict[str, Any]]:
+            rows = []
+            for s in client.all(f"/repos/{d['repository']}/deployments/{d['deployment_id']}/statuses",
+                                {"per_page": 100}):
+                creator_id, is_bot, _ = people.user(s.get("creator"))
+                rows.append({
+                    "status_id": s["id"], "deployment_id": d["deployment_id"], "repository": d["repository"],
+                    "state": s.get("state"), "environment": s.get("environment") or d["environment"],
+                    "created_at": _ts(s.get("created_at")), "updated_at": _ts(s.get("updated_at")),
+                    "creator_id": creator_id, "creator_is_bot": is_bot,
+                })
+            return rows
+
+        yield fan_out(fetch, items)
+
+    @dlt.resource(name="workflow_runs", write_disposition="merge", primary_key="run_id", columns=RUN_COLUMNS)
+    def workflow_runs() -> Iterator[list[dict[str, Any]]]:
+        state = dlt.current.resource_state().setdefault("windows", {})
+        for repo in repos:
+            pages = client.pages(f"/repos/{repo}/actions/runs", {"per_page": per_page}, key="workflow_runs")
+            rows = []
+            for run in changed_in_window(state, repo, pages):
+                if not workflow_pattern.search(run.get("name") or ""):
+                    continue
+                actor_id, is_bot, bot = people.user(run.get("actor"))
+                rows.append({
+                    "run_id": run["id"], "repository": repo, "workflow_name": run.get("name"),
+                    "workflow_id": run.get("workflow_id"), "workflow_path": run.get("path"),
+                    "head_branch": run.get("head_branch"), "head_sha": run.get("head_sha"),
+                    "event": run.get("event"), "status": run.get("status"), "conclusion": run.get("conclusion"),
+                    "run_attempt": run.get("run_attempt"), "created_at": _ts(run.get("created_at")),
+                    "updated_at": _ts(run.get("updated_at")), "run_started_at": _ts(run.get("run_started_at")),
+                    "actor_id": actor_id, "actor_is_bot": is_bot, "actor_bot_name": bot,
+                })
+            if rows:
+                yield rows
+
+    resources = [pull_requests, pr_labels, reviews, pr_comments, pr_commits, deployments, deployment_statuses]
+    if workflow_pattern is not None:
+        resources.append(workflow_runs)
+    source_stats.append(stats)
+    return resources
+
+
+source_stats: list[dict[str, int]] = []  # per source built in this process: PRs fetched
+
+
+def configured_repositories(org: OrgConfig) -> list[str]:
+    """`sources.github.repositories` (dlt config / env) when set, else the org config's list."""
+    return _repository_list(dlt.config.get("sources.github.repositories")) or list(org.github.repositories)
+
+
+def build_source(org: OrgConfig) -> Any:
+    settings = org.github
+    return github_source(
+        repositories=configured_repositories(org),
+        bot_names=sorted({*DEFAULT_BOT_NAMES, *settings.bot_names}),
+        production_environments=list(settings.production_environments),
+        deployment_workflow_pattern=getattr(settings, "deployment_workflow_pattern", None),
+        ai_trailer_patterns=list(org.ai_assist.trailer_patterns),
+    )
+
+
+def _api_error(exc: BaseException) -> ApiError | None:
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, ApiError):
+            return exc
+        seen.add(id(exc))
+        exc = getattr(exc, "exception", None) or exc.__cause__ or exc.__context__
+    return None
+
+
+def load(org: OrgConfig, org_dir: Path | None = None, target: str | None = None) -> dict[str, int]:
+    """Run the GitHub load; returns rows landed per table. Raises `ApiError` (naming the URL) when a
+    request stays broken; nothing of the failed run lands and the cursors stay, so a re-run resumes."""
+    pipeline = make_pipeline("github", target)
+    source = build_source(org)
+    stats = source_stats[-1]
+    started = time.perf_counter()
+    try:
+        pipeline.run(source)
+    except PipelineStepFailed as exc:
+        api_error = _api_error(exc)
+        if api_error is not None:
+            raise ApiError(f"GitHub load failed, nothing of this run landed: {api_error}") from exc
+        raise
+    seconds = time.perf_counter() - started
+    counts = row_counts(pipeline)
+    log.info("github: %d pull requests in %.1f s (%.1f PRs/s); rows: %s", stats["prs"], seconds,
+             stats["prs"] / max(seconds, 1e-9), counts)
+    return counts
+
+
+def row_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
+    trace = pipeline.last_trace
+    counts: dict[str, int] = {}
+    if trace is not None and trace.last_normalize_info is not None:
+        for table, n in trace.last_normalize_info.row_counts.items():
+            if not table.startswith("_dlt"):
+                counts[table] = n
+    return counts
+
+
+if __name__ == "__main__":  # pragma: no cover - manual runs
+    import os
+
+    from pipelines.orgconfig import load_org_config
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    config_path = Path(os.environ.get("FLOWMART_ORG_CONFIG", "flowmart.yml"))
+    print(load(load_org_config(config_path), config_path.parent))

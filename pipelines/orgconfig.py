@@ -1,0 +1,412 @@
+"""The organisation config: one human-edited YAML file that describes value streams, teams, ownership,
+status mapping, outcome fields, OKRs, the survey catalogue and the thresholds.
+
+`load_org_config(path)` validates the file and raises `OrgConfigError` naming the file, the entry and
+the bad value. `org_config_rows(config)` turns it into flat tables that the `org` dlt source lands in
+the warehouse (dbt joins them; no dbt seeds are used as a loader).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+FlowState = Literal["backlog", "active", "waiting", "done", "canceled"]
+FlowItemType = Literal["feature", "defect", "debt", "risk"]
+Topology = Literal["stream-aligned", "platform", "enabling", "complicated-subsystem"]
+Scale = Literal["likert_1_5", "scale_0_10", "yes_no"]
+
+
+class OrgConfigError(ValueError):
+    """The org config file is unreadable or invalid; the message names file, entry and bad value."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ValueStream(_Model):
+    name: str
+    owner: str | None = None
+    description: str | None = None
+
+
+class Team(_Model):
+    name: str
+    value_stream: str
+    topology: Topology = "stream-aligned"
+    members: list[str] = Field(default_factory=list, description="tracker account ids or e-mails")
+    monthly_cost: float | None = Field(default=None, ge=0)
+
+
+class JiraOwnershipRule(_Model):
+    """First matching rule (in file order) decides an issue's team. Empty criteria match anything."""
+
+    team: str
+    project: str | None = None
+    component: str | None = None
+    label: str | None = None
+    team_field: str | None = Field(default=None, description="value of the tracker's team field")
+
+    @model_validator(mode="after")
+    def _has_criterion(self) -> JiraOwnershipRule:
+        if not any([self.project, self.component, self.label, self.team_field]):
+            raise ValueError("an ownership rule needs at least one of project, component, label, team_field")
+        return self
+
+
+class GitOwnershipRule(_Model):
+    repository: str = Field(description="owner/name for GitHub, or the folder name of a local repository")
+    team: str
+    service: str | None = None
+
+
+class Ownership(_Model):
+    jira: list[JiraOwnershipRule] = Field(default_factory=list)
+    git: list[GitOwnershipRule] = Field(default_factory=list)
+
+
+class EpicFields(_Model):
+    """Names (as shown in Jira) of the custom fields that carry outcomes; resolved to ids at load."""
+
+    anticipated_outcome: str | None = "Anticipated outcome"
+    actual_outcome: str | None = "Actual outcome"
+    outcome_verdict: str | None = "Outcome verdict"
+    key_result: str | None = "Key result"
+    team: str | None = "Team"
+
+
+class FlowItemTypes(_Model):
+    by_issue_type: dict[str, FlowItemType] = Field(
+        default_factory=lambda: {
+            "Bug": "defect",
+            "Defect": "defect",
+            "Incident": "defect",
+            "Security": "risk",
+            "Vulnerability": "risk",
+            "Compliance": "risk",
+            "Tech Debt": "debt",
+        }
+    )
+    by_label: dict[str, FlowItemType] = Field(
+        default_factory=lambda: {"tech-debt": "debt", "security": "risk", "compliance": "risk"}
+    )
+    default: FlowItemType = "feature"
+
+
+class JiraSettings(_Model):
+    jql: str | None = Field(default=None, description="scope of the load; default: every project in ownership")
+    epic_issue_types: list[str] = Field(default_factory=lambda: ["Epic"])
+    initiative_issue_types: list[str] = Field(default_factory=lambda: ["Initiative"])
+    incident_issue_types: list[str] = Field(default_factory=lambda: ["Incident"])
+    incident_labels: list[str] = Field(default_factory=lambda: ["incident"])
+    canceled_resolutions: list[str] = Field(
+        default_factory=lambda: ["Won't Do", "Won't Fix", "Duplicate", "Cancelled", "Canceled"]
+    )
+    status_mapping: dict[str, dict[str, FlowState]] = Field(
+        default_factory=dict,
+        description="project key (or '*' for every project) -> status name -> flow state",
+    )
+    fields: EpicFields = Field(default_factory=EpicFields)
+    flow_item_types: FlowItemTypes = Field(default_factory=FlowItemTypes)
+
+
+class KeyResult(_Model):
+    id: str
+    title: str
+
+
+class Objective(_Model):
+    id: str
+    title: str
+    level: Literal["company", "division", "team"] = "company"
+    owner: str | None = None
+    parent_key_result: str | None = None
+    key_results: list[KeyResult] = Field(default_factory=list)
+
+
+class SurveyQuestion(_Model):
+    id: str
+    text: str
+    dimension: str
+    scale: Scale = "likert_1_5"
+    reverse_scored: bool = False
+
+
+class Surveys(_Model):
+    folder: str | None = Field(default=None, description="folder of survey exports, relative to this file")
+    files: list[str] = Field(default_factory=list)
+    wave: str | None = None
+    load_free_text: bool = False
+    questions: list[SurveyQuestion] = Field(default_factory=list)
+
+
+class GitHubSettings(_Model):
+    repositories: list[str] = Field(default_factory=list, description="owner/name")
+    deployment_workflow_pattern: str | None = None
+    production_environments: list[str] = Field(default_factory=lambda: ["production", "prod"])
+    bot_names: list[str] = Field(default_factory=list)
+
+    @field_validator("deployment_workflow_pattern")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        return _valid_regex(value)
+
+
+class GitSettings(_Model):
+    repositories: list[str] = Field(default_factory=list, description="paths of local repositories")
+    branches: list[str] = Field(default_factory=lambda: ["main"])
+    deploy_tag_pattern: str | None = None
+
+    @field_validator("deploy_tag_pattern")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        return _valid_regex(value)
+
+
+class AiAssist(_Model):
+    labels: list[str] = Field(default_factory=lambda: ["ai-assisted"])
+    trailer_patterns: list[str] = Field(
+        default_factory=lambda: [r"(?i)^co-authored-by:.*(copilot|claude|cursor|codex|gemini)"]
+    )
+
+    @field_validator("trailer_patterns")
+    @classmethod
+    def _regexes(cls, values: list[str]) -> list[str]:
+        return [_valid_regex(v) for v in values]
+
+
+class DoraSettings(_Model):
+    band_set: Literal["2023"] = "2023"
+
+
+class Outcomes(_Model):
+    placeholders: list[str] = Field(default_factory=lambda: ["tbd", "n/a", "na", "-", "todo", "none", "?"])
+    min_length: int = Field(default=15, ge=0)
+    closing_grace_days: int = Field(default=30, ge=0)
+
+
+class OrgConfig(_Model):
+    organisation: str = "My organisation"
+    anonymity_threshold: int = Field(default=5, ge=1)
+    value_streams: list[ValueStream]
+    teams: list[Team]
+    ownership: Ownership = Field(default_factory=Ownership)
+    jira: JiraSettings = Field(default_factory=JiraSettings)
+    okrs: list[Objective] = Field(default_factory=list)
+    surveys: Surveys = Field(default_factory=Surveys)
+    github: GitHubSettings = Field(default_factory=GitHubSettings)
+    git: GitSettings = Field(default_factory=GitSettings)
+    ai_assist: AiAssist = Field(default_factory=AiAssist)
+    dora: DoraSettings = Field(default_factory=DoraSettings)
+    outcomes: Outcomes = Field(default_factory=Outcomes)
+
+    @model_validator(mode="after")
+    def _references(self) -> OrgConfig:
+        streams = {v.name for v in self.value_streams}
+        _unique("value_streams", [v.name for v in self.value_streams])
+        _unique("teams", [t.name for t in self.teams])
+        teams = {t.name for t in self.teams}
+        for i, team in enumerate(self.teams):
+            if team.value_stream not in streams:
+                raise ValueError(
+                    f"teams[{i}] ({team.name}): value_stream {team.value_stream!r} is not a declared value stream"
+                )
+        for kind, rules in (("jira", self.ownership.jira), ("git", self.ownership.git)):
+            for i, rule in enumerate(rules):
+                if rule.team not in teams:
+                    raise ValueError(f"ownership.{kind}[{i}]: team {rule.team!r} is not a declared team")
+        _unique("surveys.questions", [q.id for q in self.surveys.questions])
+        _unique("okrs", [o.id for o in self.okrs])
+        _unique("okrs[*].key_results", [kr.id for o in self.okrs for kr in o.key_results])
+        krs = {kr.id for o in self.okrs for kr in o.key_results}
+        for i, objective in enumerate(self.okrs):
+            if objective.parent_key_result and objective.parent_key_result not in krs:
+                raise ValueError(
+                    f"okrs[{i}] ({objective.id}): parent_key_result {objective.parent_key_result!r} is unknown"
+                )
+        return self
+
+    # convenience -----------------------------------------------------------------------------
+    def team_value_stream(self) -> dict[str, str]:
+        return {t.name: t.value_stream for t in self.teams}
+
+    def jira_projects(self) -> list[str]:
+        return sorted({r.project for r in self.ownership.jira if r.project})
+
+    def jira_scope_jql(self) -> str | None:
+        if self.jira.jql:
+            return self.jira.jql
+        projects = self.jira_projects()
+        return f"project in ({', '.join(projects)})" if projects else None
+
+
+def _valid_regex(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {value!r} ({exc})") from exc
+    return value
+
+
+def _unique(what: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"{what}: {name!r} is declared twice")
+        seen.add(name)
+
+
+def _describe(loc: tuple[Any, ...], data: Any) -> str:
+    path = ""
+    node = data
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            node = None
+        if isinstance(node, dict) and "name" in node and isinstance(part, int):
+            path += f" ({node['name']})"
+        elif isinstance(node, dict) and "id" in node and isinstance(part, int):
+            path += f" ({node['id']})"
+    return path or "(top level)"
+
+
+def parse_org_config(data: Any, source: str = "<org config>") -> OrgConfig:
+    if not isinstance(data, dict):
+        raise OrgConfigError(f"{source}: the file must hold a mapping at the top level, got {type(data).__name__}")
+    try:
+        return OrgConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            where = _describe(tuple(err["loc"]), data)
+            bad = err.get("input")
+            shown = repr(bad) if not isinstance(bad, dict | list) else type(bad).__name__
+            if err["type"] == "value_error":
+                lines.append(f"  {where}: {err['msg'].removeprefix('Value error, ')}")
+            else:
+                lines.append(f"  {where}: {err['msg']} (got {shown})")
+        raise OrgConfigError(f"{source}: invalid org config\n" + "\n".join(lines)) from None
+
+
+def load_org_config(path: str | Path) -> OrgConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise OrgConfigError(f"{path}: cannot read the org config ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise OrgConfigError(f"{path}: not valid YAML: {exc}") from None
+    return parse_org_config(data, str(path))
+
+
+# --- flat tables ---------------------------------------------------------------------------------
+
+
+def org_config_rows(config: OrgConfig, pseudonymise) -> dict[str, list[dict[str, Any]]]:
+    """The org config as flat tables (name -> rows). `pseudonymise` hashes member identities."""
+    tables: dict[str, list[dict[str, Any]]] = {
+        "value_streams": [v.model_dump() for v in config.value_streams],
+        "teams": [
+            {k: v for k, v in t.model_dump().items() if k != "members"} | {"member_count": len(t.members)}
+            for t in config.teams
+        ],
+        "team_members": [
+            {"team": t.name, "member_id": pseudonymise(m.strip().lower() if "@" in m else m.strip())}
+            for t in config.teams
+            for m in t.members
+        ],
+        "jira_ownership_rules": [
+            {"rule_order": i} | r.model_dump() for i, r in enumerate(config.ownership.jira, start=1)
+        ],
+        "git_ownership_rules": [
+            {"rule_order": i} | r.model_dump() for i, r in enumerate(config.ownership.git, start=1)
+        ],
+        "status_mappings": [
+            {"project": project, "status": status, "flow_state": state}
+            for project, mapping in config.jira.status_mapping.items()
+            for status, state in mapping.items()
+        ],
+        "flow_item_type_rules": [
+            {"rule_kind": "issue_type", "match_value": k, "flow_item_type": v, "rule_order": 1}
+            for k, v in config.jira.flow_item_types.by_issue_type.items()
+        ]
+        + [
+            {"rule_kind": "label", "match_value": k, "flow_item_type": v, "rule_order": 0}
+            for k, v in config.jira.flow_item_types.by_label.items()
+        ]
+        + [
+            {
+                "rule_kind": "default",
+                "match_value": None,
+                "flow_item_type": config.jira.flow_item_types.default,
+                "rule_order": 2,
+            }
+        ],
+        "issue_type_roles": [
+            {"issue_type": name, "role": role}
+            for role, names in (
+                ("epic", config.jira.epic_issue_types),
+                ("initiative", config.jira.initiative_issue_types),
+                ("incident", config.jira.incident_issue_types),
+            )
+            for name in names
+        ],
+        "canceled_resolutions": [{"resolution": r} for r in config.jira.canceled_resolutions],
+        "objectives": [
+            {k: v for k, v in o.model_dump().items() if k != "key_results"} for o in config.okrs
+        ],
+        "key_results": [
+            {"key_result_id": kr.id, "objective_id": o.id, "title": kr.title}
+            for o in config.okrs
+            for kr in o.key_results
+        ],
+        "survey_questions": [q.model_dump() for q in config.surveys.questions],
+        "settings": [
+            {"setting": "anonymity_threshold", "value": str(config.anonymity_threshold)},
+            {"setting": "organisation", "value": config.organisation},
+            {"setting": "dora_band_set", "value": config.dora.band_set},
+            {"setting": "outcome_min_length", "value": str(config.outcomes.min_length)},
+            {"setting": "closing_grace_days", "value": str(config.outcomes.closing_grace_days)},
+        ],
+        "outcome_placeholders": [{"placeholder": p.lower()} for p in config.outcomes.placeholders],
+        "ai_assist_patterns": [{"kind": "label", "pattern": p} for p in config.ai_assist.labels]
+        + [{"kind": "trailer", "pattern": p} for p in config.ai_assist.trailer_patterns],
+        "dora_bands": DORA_BANDS[config.dora.band_set],
+    }
+    return tables
+
+
+# DORA 2023 thresholds (see DOMAIN.md). Lower bound inclusive for "higher is better" metrics,
+# upper bound exclusive (or inclusive for change fail rate) for "lower is better" metrics.
+DORA_BANDS: dict[str, list[dict[str, Any]]] = {
+    "2023": [
+        {"metric": "deployment_days_per_week", "band": "elite", "band_rank": 1, "min_value": 5.0, "max_value": None},
+        {"metric": "deployment_days_per_week", "band": "high", "band_rank": 2, "min_value": 1.0, "max_value": 5.0},
+        {"metric": "deployment_days_per_week", "band": "medium", "band_rank": 3, "min_value": 12 / 52, "max_value": 1.0},
+        {"metric": "deployment_days_per_week", "band": "low", "band_rank": 4, "min_value": None, "max_value": 12 / 52},
+        {"metric": "change_lead_time_hours", "band": "elite", "band_rank": 1, "min_value": None, "max_value": 24.0},
+        {"metric": "change_lead_time_hours", "band": "high", "band_rank": 2, "min_value": 24.0, "max_value": 168.0},
+        {"metric": "change_lead_time_hours", "band": "medium", "band_rank": 3, "min_value": 168.0, "max_value": 720.0},
+        {"metric": "change_lead_time_hours", "band": "low", "band_rank": 4, "min_value": 720.0, "max_value": None},
+        {"metric": "change_fail_rate_pct", "band": "elite", "band_rank": 1, "min_value": None, "max_value": 5.0},
+        {"metric": "change_fail_rate_pct", "band": "high", "band_rank": 2, "min_value": 5.0, "max_value": 10.0},
+        {"metric": "change_fail_rate_pct", "band": "medium", "band_rank": 3, "min_value": 10.0, "max_value": 15.0},
+        {"metric": "change_fail_rate_pct", "band": "low", "band_rank": 4, "min_value": 15.0, "max_value": None},
+        {"metric": "recovery_time_hours", "band": "elite", "band_rank": 1, "min_value": None, "max_value": 1.0},
+        {"metric": "recovery_time_hours", "band": "high", "band_rank": 2, "min_value": 1.0, "max_value": 24.0},
+        {"metric": "recovery_time_hours", "band": "medium", "band_rank": 3, "min_value": 24.0, "max_value": 168.0},
+        {"metric": "recovery_time_hours", "band": "low", "band_rank": 4, "min_value": 168.0, "max_value": None},
+    ]
+}
