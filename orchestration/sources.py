@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from datetime import date
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,16 @@ def pipeline(name: str) -> dlt.Pipeline:
 
 @contextlib.contextmanager
 def run_environment() -> Iterator[tuple[OrgConfig, Path]]:
+    """As `flowmart run`: the configured sources, else the sample organisation behind its local server
+    (FLOWMART_SAMPLE=1 forces the sample; FLOWMART_SAMPLE_SCALE and FLOWMART_SAMPLE_ANCHOR shape it)."""
     config_path = runner.org_config_path()
-    with runner.environment(config_path, use_sample=bool(os.environ.get("FLOWMART_SAMPLE"))) as (org, org_dir, _):
+    anchor = os.environ.get("FLOWMART_SAMPLE_ANCHOR")
+    with runner.environment(
+        config_path,
+        use_sample=bool(os.environ.get("FLOWMART_SAMPLE")),
+        scale=float(os.environ.get("FLOWMART_SAMPLE_SCALE", "1")),
+        anchor=date.fromisoformat(anchor) if anchor else None,
+    ) as (org, org_dir, _):
         yield org, org_dir
 
 

@@ -374,8 +374,12 @@ def _raw_text(raw: RawRow, pseudonymise: Pseudonymiser) -> str:
         if raw.ignored:
             shown["_ignored_columns"] = raw.ignored
         text = json.dumps(shown, ensure_ascii=False, default=str)
-    text = _EMAIL.sub(lambda m: pseudonymise(m.group(0)) or "", text)
-    return text[:MAX_RAW_LENGTH]
+    return _scrub(text, pseudonymise)[:MAX_RAW_LENGTH]
+
+
+def _scrub(text: str, pseudonymise: Pseudonymiser) -> str:
+    """Replace every e-mail address in a text by its pseudonym."""
+    return _EMAIL.sub(lambda m: pseudonymise(m.group(0)) or "", text)
 
 
 def parse_files(files: Sequence[tuple[Path, str]], pseudonymise: Pseudonymiser | None = None) -> ParsedEvents:
@@ -392,7 +396,7 @@ def parse_files(files: Sequence[tuple[Path, str]], pseudonymise: Pseudonymiser |
             where = f"{raw.file}:{raw.line}"
             if errors or row is None:
                 quarantined += 1
-                reason = "; ".join(errors) or "invalid row"
+                reason = _scrub("; ".join(errors) or "invalid row", pseudonymise)  # reasons quote values
                 raw_row = _raw_text(raw, pseudonymise)
                 events.quarantine.append(
                     {

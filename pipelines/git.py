@@ -278,6 +278,8 @@ def _stream(repo: Path, args: Sequence[str], separator: bytes) -> Iterator[bytes
 def resolve_branch(repo: Path, branch: str) -> str | None:
     """The commit sha of a configured branch: the local branch, else origin's remote-tracking branch,
     else the name as any revision (e.g. HEAD)."""
+    if not branch or branch.startswith("-"):
+        raise GitError(f"{repo}: not a branch name: {branch!r}")
     for ref in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}", branch):
         proc = _run(repo, ["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], check=False)
         if proc.returncode == 0 and proc.stdout.strip():

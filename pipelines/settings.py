@@ -13,6 +13,10 @@ DEFAULT_DUCKDB_PATH = "warehouse/flowmart.duckdb"
 
 TARGETS = ("duckdb", "postgres")
 
+# After a merge, dlt keeps the merged rows in `raw_<source>_staging`; empty it so no copy of a loaded
+# row lingers outside the tables the models read (privacy, and disk).
+os.environ.setdefault("LOAD__TRUNCATE_STAGING_DATASET", "true")
+
 
 def duckdb_path() -> Path:
     """Absolute path of the DuckDB warehouse (FLOWMART_DUCKDB_PATH, default warehouse/flowmart.duckdb).

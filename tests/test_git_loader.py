@@ -257,6 +257,29 @@ def test_org_config_repositories_are_relative_to_the_org_config_folder(tmp_path,
     counts = git_loader.load(org, tmp_path)
     assert counts["commits"] == rev_count(repo, "--all")
     assert "deployments" not in counts  # no deploy tag pattern configured
+    # ... yet the table exists (with its columns) for the staging models
+    assert query("select count(*) from raw_git.deployments") == [(0,)]
+    assert ("deployed_at", "TIMESTAMP WITH TIME ZONE") in query(
+        "select column_name, data_type from information_schema.columns where table_name = 'deployments'")
+
+
+def test_every_table_exists_for_a_repository_without_trailers_tags_or_files(tmp_path):
+    path = tmp_path / "bare-history"
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    commit(path, "empty", ADA, "2024-01-01T00:00:00Z")
+    git(path, "commit", "-q", "--allow-empty", "-m", "also empty",
+        env={"GIT_AUTHOR_NAME": "x", "GIT_AUTHOR_EMAIL": "x@example.org", "GIT_COMMITTER_NAME": "x",
+             "GIT_COMMITTER_EMAIL": "x@example.org"})
+    git(path, "rm", "-q", "-r", ".")
+    git(path, "commit", "-q", "--allow-empty", "-m", "nothing left",
+        env={"GIT_AUTHOR_NAME": "x", "GIT_AUTHOR_EMAIL": "x@example.org", "GIT_COMMITTER_NAME": "x",
+             "GIT_COMMITTER_EMAIL": "x@example.org"})
+    run([path])
+    tables = {t for (t,) in query("select table_name from information_schema.tables where table_schema = 'raw_git'")}
+    assert tables >= {"commits", "commit_files", "commit_trailers", "branch_commits", "tags", "deployments"}
+    assert query("select count(*) from raw_git.commit_trailers") == [(0,)]
+    assert query("select count(*) from raw_git.commits") == [(3,)]
 
 
 def test_a_missing_repository_fails_loudly(tmp_path):

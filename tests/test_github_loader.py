@@ -38,6 +38,7 @@ def server(sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("SOURCES__GITHUB__ACCESS_TOKEN", "test-token")
     monkeypatch.setenv("SOURCES__GITHUB__REPOSITORIES", ",".join(REPOS))
     monkeypatch.setenv("SOURCES__GITHUB__PER_PAGE", "100")
+    monkeypatch.setenv("SOURCES__GITHUB__WORKERS", "16")
     with SampleApiServer(sample) as srv:
         monkeypatch.setenv("SOURCES__GITHUB__BASE_URL", srv.url)
         yield srv

@@ -53,6 +53,7 @@ def warehouse(tmp_path, monkeypatch):
     monkeypatch.setenv("FLOWMART_PIPELINES_DIR", str(tmp_path / "dlt"))
     monkeypatch.setenv("FLOWMART__PSEUDONYM_SALT", SALT)
     monkeypatch.delenv("SOURCES__SURVEY__RELOAD_ALL", raising=False)
+    monkeypatch.delenv("FLOWMART_TARGET", raising=False)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "surveys").mkdir()
     return tmp_path
@@ -383,7 +384,8 @@ def dbt_build(project: Path, tmp: Path) -> None:
     shutil.copytree(project / "models" / "staging" / "survey", copy / "models" / "staging" / "survey")
     result = dbtRunner().invoke(
         ["build", "--project-dir", str(copy), "--profiles-dir", str(PROJECT_ROOT), "--target-path",
-         str(tmp / "target"), "--log-path", str(tmp / "logs"), "--quiet"]
+         str(tmp / "target"), "--log-path", str(tmp / "logs"), "--quiet", "--threads", "4",
+         "--no-send-anonymous-usage-stats"]
     )
     assert result.success, result.exception or [str(r.message) for r in result.result or [] if r.status != "pass"]
 
@@ -397,6 +399,8 @@ def sample(tmp_path_factory):
         mp.setenv("FLOWMART_DUCKDB_PATH", str(tmp / "wh.duckdb"))
         mp.setenv("FLOWMART_PIPELINES_DIR", str(tmp / "dlt"))
         mp.setenv("FLOWMART__PSEUDONYM_SALT", SALT)
+        mp.delenv("FLOWMART_TARGET", raising=False)
+        mp.delenv("SOURCES__SURVEY__RELOAD_ALL", raising=False)
         mp.chdir(tmp)
         written = survey_data.write(world, tmp / "surveys")
         section = survey_data.org_config_section(world, tmp)["surveys"] | {"load_free_text": True}

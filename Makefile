@@ -1,0 +1,33 @@
+# flowmart — two commands: `make run` (the main job on DuckDB + the sample organisation), `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install lint dagster clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Load every configured source (the sample organisation when none is), dbt build, print a summary.
+run: $(STAMP)
+	$(BIN)/flowmart run
+
+## The whole test suite: loaders over HTTP, dbt on DuckDB and on a throwaway PostgreSQL, Dagster.
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check pipelines orchestration tests
+
+## The Dagster UI on http://127.0.0.1:3000
+dagster: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster dev -m orchestration.definitions
+
+clean:
+	rm -rf warehouse dbt_project/target dbt_project/logs

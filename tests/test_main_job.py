@@ -1,0 +1,99 @@
+"""The whole main job, as a user runs it: `flowmart run` on the sample organisation, into a temporary
+warehouse, on DuckDB (twice: idempotent) and on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import ANCHOR
+
+pytestmark = pytest.mark.slow
+FLOWMART = str(Path(sys.executable).with_name("flowmart"))
+
+
+def _run(tmp: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("SOURCES__")}
+    environment |= {"FLOWMART_DUCKDB_PATH": str(tmp / "warehouse" / "flowmart.duckdb"),
+                    "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"} | (env or {})
+    environment.pop("FLOWMART_PIPELINES_DIR", None)
+    return subprocess.run([FLOWMART, "run", "--anchor", ANCHOR.isoformat(), *args], cwd=tmp, env=environment,
+                          capture_output=True, text=True, timeout=900)
+
+
+def _counts(db: Path) -> dict[str, int]:
+    conn = duckdb.connect(str(db), read_only=True)
+    try:
+        tables = conn.execute("select table_schema, table_name from information_schema.tables "
+                              "where (table_schema like 'raw_%' or table_schema = 'marts') "
+                              "and table_name not like '_dlt%'").fetchall()
+        return {f"{s}.{t}": conn.execute(f'select count(*) from {s}."{t}"').fetchone()[0] for s, t in tables}
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    tmp = tmp_path_factory.mktemp("run")
+    return tmp, _run(tmp)
+
+
+def test_run_on_the_sample_says_so_first_and_ends_with_a_summary(sample_run):
+    tmp, result = sample_run
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.stdout.splitlines()[0].startswith("flowmart: no source configured, running on the built-in "
+                                                    "sample organisation")
+    summary = result.stdout[result.stdout.index("flowmart run summary"):]
+    assert "raw_jira.issues" in summary and "raw_jira.changelog_items" in summary
+    assert " 0 failed" in summary
+    for stream in ("Payments", "Growth", "Platform"):
+        line = next(x for x in summary.splitlines() if x.strip().startswith(stream))
+        completed = int(line.split("items completed ")[1].split(",")[0])
+        assert completed > 20, line
+
+
+def test_first_mart_has_plausible_weekly_numbers_for_every_team(sample_run):
+    tmp, result = sample_run
+    assert result.returncode == 0
+    conn = duckdb.connect(str(tmp / "warehouse" / "flowmart.duckdb"), read_only=True)
+    rows = conn.execute("""
+        select team, count(*) as weeks, sum(items_created) as created, sum(items_completed) as completed,
+               avg(items_completed) as per_week
+        from marts.team_weekly_throughput group by team order by team""").fetchall()
+    teams = [r[0] for r in conn.execute("select team from staging.stg_org__teams").fetchall()]
+    conn.close()
+    assert sorted(r[0] for r in rows) == sorted(teams) and len(teams) == 8
+    for team, weeks, created, completed, per_week in rows:
+        assert 100 <= weeks <= 110, (team, weeks)  # 24 months of weeks, zeros included
+        assert completed <= created
+        assert 5 <= per_week <= 40, (team, per_week)  # about 75 items a month per team
+
+
+def test_a_second_run_gives_the_same_row_counts(sample_run):
+    tmp, first = sample_run
+    assert first.returncode == 0
+    before = _counts(tmp / "warehouse" / "flowmart.duckdb")
+    second = _run(tmp)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert "already in" in second.stderr + second.stdout  # the sample is not generated again
+    assert _counts(tmp / "warehouse" / "flowmart.duckdb") == before
+
+
+@pytest.mark.postgres
+def test_the_same_run_builds_and_tests_on_postgresql(postgres, tmp_path):
+    result = _run(tmp_path, "--target", "postgres", "--scale", "0.2", env=postgres.env())
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    import psycopg2
+
+    conn = psycopg2.connect(host="127.0.0.1", port=postgres.port, user="postgres", password="flowmart",
+                            dbname="flowmart")
+    with conn.cursor() as cur:
+        cur.execute("select count(distinct team), sum(items_completed) from marts.team_weekly_throughput")
+        teams, completed = cur.fetchone()
+    conn.close()
+    assert teams == 8 and completed > 100
