@@ -13,6 +13,7 @@ import argparse
 import logging
 import os
 import random
+import resource
 import shutil
 import subprocess
 import time
@@ -107,6 +108,12 @@ def count(path: Path) -> int:
     return int(out)
 
 
+def cpu_seconds() -> float:
+    """User + system CPU of this process and its finished children (the git processes)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--commits", type=int, default=30_000)
@@ -135,18 +142,19 @@ def main() -> None:
     total = count(repo)
     print(f"built {repo} with {total} commits on main in {time.perf_counter() - started:.1f}s")
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
     counts = run_load([repo], GitSettings(), AiAssist())
-    elapsed = time.perf_counter() - started
-    print(f"full load: {counts.get('commits', 0)} commits in {elapsed:.1f}s = "
+    elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+    print(f"full load: {counts.get('commits', 0)} commits in {elapsed:.1f}s wall ({cpu:.1f}s CPU) = "
           f"{counts.get('commits', 0) / elapsed:,.0f} commits/s  {counts}")
 
     append_commits(repo, 100)
     new_total = count(repo)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
     counts = run_load([repo], GitSettings(), AiAssist())
-    elapsed = time.perf_counter() - started
-    print(f"incremental load: {counts.get('commits', 0)} new commits (main now {new_total}) in {elapsed:.2f}s "
+    elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+    print(f"incremental load: {counts.get('commits', 0)} new commits (main now {new_total}) in {elapsed:.2f}s wall "
+          f"({cpu:.1f}s CPU) "
           f"= {counts.get('commits', 0) / elapsed:,.0f} commits/s  {counts}")
 
     import duckdb

@@ -108,16 +108,15 @@ def ensure_sample(folder: Path, scale: float, anchor: date | None = None) -> Pat
 @contextlib.contextmanager
 def sample_api(folder: Path) -> Iterator[Any]:
     """Serve the sample over HTTP and point the loaders' settings at it for the duration."""
-    from pipelines.sample.server import SampleApiServer
+    from pipelines.sample.server import SubprocessServer
 
-    env = {}
-    with SampleApiServer(folder) as server:
+    with SubprocessServer(folder) as server:
         env = {
             "SOURCES__JIRA__BASE_URL": server.url,
             "SOURCES__JIRA__EMAIL": "sample@acme.example",
             "SOURCES__JIRA__API_TOKEN": "sample-token",
         }
-        if "github" in server.apis:
+        if (folder / "github").exists():
             env |= {"SOURCES__GITHUB__BASE_URL": server.url, "SOURCES__GITHUB__ACCESS_TOKEN": "sample-token"}
         saved = {k: os.environ.get(k) for k in env}
         os.environ.update(env)

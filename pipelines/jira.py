@@ -31,6 +31,7 @@ from pipelines.settings import make_pipeline, run_pipeline
 log = logging.getLogger("flowmart.jira")
 
 PAGE_SIZE = 100
+BATCH_ISSUES = 1000  # issues per Arrow batch handed to dlt
 CHANGELOG_PAGE = 100
 OVERLAP = timedelta(minutes=5)  # JQL dates have minute precision; merge removes the overlap's repeats
 EPOCH = "1970-01-01T00:00:00+00:00"
@@ -45,9 +46,13 @@ class JiraLoadError(RuntimeError):
 
 
 def _ts(value: str | None) -> datetime | None:
+    """Jira's `2024-11-21T06:58:21.320-0800` as a UTC instant (fromisoformat: 35x faster than strptime)."""
     if not value:
         return None
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC)
+    try:
+        return datetime.fromisoformat(value).astimezone(UTC)
+    except ValueError:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC)
 
 
 def _jql_time(instant: datetime) -> str:
@@ -340,11 +345,22 @@ def jira_source(
         log.info("jira: loading issues updated since %s (%s)", since.isoformat(), jql)
         started = time.perf_counter()
         seen: set[str] = set()
+        batch: list[dict[str, list[dict[str, Any]]]] = []
+        newest: str | None = None
+
+        def flush() -> Iterator[list[dict[str, list[dict[str, Any]]]]]:
+            """Hand a batch of complete issues to dlt, then move the cursor up to them (pages come in
+            `updated` order, so everything up to the batch's newest issue is complete)."""
+            nonlocal batch, cursor
+            if batch:
+                yield batch
+                batch = []
+            if newest:
+                state["updated_cursor"] = cursor = max(cursor, _ts(newest).isoformat())
+
         try:
             fetcher.field_ids()
             for page in fetcher.search(query, wanted, "changelog", PAGE_SIZE):
-                batch: list[dict[str, Any]] = []
-                newest = None
                 for issue in page:
                     issue_id = str(issue["id"])
                     if issue_id in seen:  # moved between pages while paging: once is enough
@@ -353,21 +369,24 @@ def jira_source(
                     histories = fetcher.full_changelog(issue)
                     fetcher.stats["histories"] += len(histories)
                     batch.append(_issue_rows(issue, histories, fetcher.field_ids(), fetcher.pseudo))
+                    fetcher.stats["issues"] += 1
                     updated = (issue.get("fields") or {}).get("updated")
-                    newest = max(newest or updated, updated) if updated else newest
+                    if updated and (newest is None or _ts(updated) > _ts(newest)):
+                        newest = updated
                 fetcher.stats["pages"] += 1
-                fetcher.stats["issues"] += len(batch)
-                if batch:
-                    yield batch
-                if newest:  # pages come in updated order: everything up to here is complete
-                    state["updated_cursor"] = max(cursor, _ts(newest).isoformat())
-                    cursor = state["updated_cursor"]
-                rate = fetcher.stats["issues"] / max(time.perf_counter() - started, 1e-9)
-                log.info("jira: page %d, %d issues, %d histories so far (%.0f issues/s)",
-                         fetcher.stats["pages"], fetcher.stats["issues"], fetcher.stats["histories"], rate)
+                if len(batch) >= BATCH_ISSUES:  # bigger Arrow tables: dlt's per-item overhead is fixed
+                    yield from flush()
+                if fetcher.stats["pages"] % 10 == 0:
+                    rate = fetcher.stats["issues"] / max(time.perf_counter() - started, 1e-9)
+                    log.info("jira: page %d, %d issues, %d histories so far (%.0f issues/s)",
+                             fetcher.stats["pages"], fetcher.stats["issues"], fetcher.stats["histories"], rate)
+            yield from flush()
         except ApiError as exc:
             fetcher.error = exc
             log.error("jira: stopping after %d complete pages: %s", fetcher.stats["pages"], exc)
+            # every issue processed before the failure is complete (changelog included): it lands, and the
+            # cursor stops at the newest of them; the next run resumes from there
+            yield from flush()
 
     def child(table: str, columns: dict[str, Any], **hints: Any) -> Any:
         schema = arrow_schema(columns)

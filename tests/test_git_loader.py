@@ -263,7 +263,7 @@ def test_org_config_repositories_are_relative_to_the_org_config_folder(tmp_path,
         "select column_name, data_type from information_schema.columns where table_name = 'deployments'")
 
 
-def test_every_table_exists_for_a_repository_without_trailers_tags_or_files(tmp_path):
+def test_every_table_exists_for_a_repository_without_trailers_or_tags(tmp_path):
     path = tmp_path / "bare-history"
     path.mkdir()
     git(path, "init", "-q", "-b", "main")

@@ -252,3 +252,33 @@ class SampleApiServer:
         h.end_headers()
         if data:
             h.wfile.write(data)
+
+
+def _serve(folder: str, queue: Any) -> None:  # pragma: no cover - runs in the child process
+    server = SampleApiServer(folder)
+    queue.put(server.url)
+    server._httpd.serve_forever()
+
+
+class SubprocessServer:
+    """The sample server in a child process, so serving and loading use both cores (the demo and the
+    benchmarks). Faults are switched over HTTP (`/_control/faults`); tests that mutate the data use the
+    in-process `SampleApiServer`."""
+
+    def __init__(self, sample_dir: str | Path) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        self._queue = context.Queue()
+        self._process = context.Process(target=_serve, args=(str(sample_dir), self._queue), daemon=True)
+        self.url = ""
+
+    def __enter__(self) -> SubprocessServer:
+        self._process.start()
+        self.url = self._queue.get(timeout=120)
+        log.info("sample API server (child process %s) listening on %s", self._process.pid, self.url)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._process.terminate()
+        self._process.join(timeout=10)
