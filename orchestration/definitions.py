@@ -6,7 +6,6 @@ sources, the load assets run against the built-in sample organisation through it
 exactly like `flowmart run`.
 """
 
-from __future__ import annotations
 
 import sys
 from collections.abc import Iterator, Mapping
@@ -14,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 
 from orchestration import sources
-from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT, duckdb_path, file_format
+from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT, duckdb_path
 
 duckdb_path()  # resolve FLOWMART_DUCKDB_PATH to an absolute path once: dbt runs from the dbt folder
 
@@ -42,10 +42,22 @@ class FlowmartDbtTranslator(DagsterDbtTranslator):
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
-    dagster_dbt_translator=FlowmartDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
+    dagster_dbt_translator=FlowmartDbtTranslator(
+        # one dlt resource may write several tables (git's `commits` writes commits, files, trailers...):
+        # their dbt sources all point at that resource's asset
+        settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_duplicate_source_asset_keys=True)
+    ),
 )
-def flowmart_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+def flowmart_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     yield from dbt.cli(["build"], context=context).stream()
+
+
+class FlowmartDltTranslator(DagsterDltTranslator):
+    """dagster-dlt's default keys (dlt_<source>_<resource>), without the placeholder upstream assets it
+    would add for each source: the loaders' inputs are outside systems, not assets of this graph."""
+
+    def get_asset_spec(self, data: Any) -> dg.AssetSpec:
+        return super().get_asset_spec(data).replace_attributes(deps=[])
 
 
 def _dlt_assets_for(name: str) -> dg.AssetsDefinition:
@@ -57,13 +69,10 @@ def _dlt_assets_for(name: str) -> dg.AssetsDefinition:
         dlt_pipeline=sources.pipeline(name),
         name=f"load_{name}",
         group_name=f"raw_{name}",
-        dagster_dlt_translator=DagsterDltTranslator(),
+        dagster_dlt_translator=FlowmartDltTranslator(),
     )
-    def _load(context: dg.AssetExecutionContext, dlt: DagsterDltResource) -> Iterator[Any]:
-        with sources.run_environment() as (org, org_dir):
-            source = sources.runtime_source(name, org, org_dir)
-            yield from dlt.run(context=context, dlt_source=source, loader_file_format=file_format())
-            sources.raise_if_incomplete(name, source)
+    def _load(context: AssetExecutionContext, dlt: DagsterDltResource) -> Iterator[Any]:
+        yield from sources.run_step(name, dlt, context)
 
     return _load
 

@@ -72,7 +72,7 @@ def configured_sources(org: OrgConfig) -> list[str]:
         names.append("git")
     if org.surveys.folder or org.surveys.files:
         names.append("survey")
-    if _config("sources.delivery.files"):
+    if org.delivery.files or _config("sources.delivery.files"):
         names.append("delivery")
     return [n for n in names if n in available_loaders()]
 

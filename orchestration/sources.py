@@ -1,27 +1,44 @@
-"""The loaders as Dagster sees them: a definition-time source (for asset specs only; it sends no
-request) and a run-time source built from the org config and the environment of the run."""
+"""The loaders as Dagster sees them: a definition-time source per loader (for asset specs only; it sends
+no request and reads no file) and a run-time step that builds the source from the org config of the
+run and does what the loader's own `load()` does around `pipeline.run` (error checks, clean-ups)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable, Iterator
 from datetime import date
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import dlt
 
 from orchestration import runner
-from pipelines.orgconfig import OrgConfig
-from pipelines.settings import make_pipeline
+from pipelines.orgconfig import OrgConfig, parse_org_config
+from pipelines.settings import file_format, make_pipeline
 
-DAGSTER_SOURCES = [n for n in runner.available_loaders() if n in ("org", "jira")]
+EMPTY_ORG = {"value_streams": [], "teams": []}
+
+
+def _survey_dlt_source(batch: Any = None) -> Any:
+    from pipelines import survey
+
+    @dlt.source(name="survey", max_table_nesting=0)
+    def survey_tables() -> Any:
+        return survey.survey_source(batch)
+
+    return survey_tables()
 
 
 def definition_source(name: str) -> Any:
     module = runner.loader_module(name)
-    return module.definition_source()
+    if hasattr(module, "definition_source"):
+        return module.definition_source()
+    if name == "survey":
+        return _survey_dlt_source()
+    if name in ("git", "delivery"):
+        return module.source_from_org(parse_org_config(EMPTY_ORG), Path("."))
+    return module.build_source(parse_org_config(EMPTY_ORG), Path("."))
 
 
 def pipeline(name: str) -> dlt.Pipeline:
@@ -43,11 +60,53 @@ def run_environment() -> Iterator[tuple[OrgConfig, Path]]:
         yield org, org_dir
 
 
-def runtime_source(name: str, org: OrgConfig, org_dir: Path) -> Any:
-    return runner.loader_module(name).build_source(org, org_dir)
+Runner = Callable[[Any, Any, OrgConfig, Path, dlt.Pipeline], Iterator[Any]]
 
 
-def raise_if_incomplete(name: str, source: Any) -> None:
-    check = getattr(runner.loader_module(name), "raise_if_incomplete", None)
-    if check is not None:
-        check(source)
+def _default(name: str) -> Runner:
+    def run(dlt_resource: Any, context: Any, org: OrgConfig, org_dir: Path, pipe: dlt.Pipeline) -> Iterator[Any]:
+        module = runner.loader_module(name)
+        source = module.build_source(org, org_dir)
+        yield from dlt_resource.run(context=context, dlt_source=source, dlt_pipeline=pipe,
+                                    loader_file_format=file_format())
+        check = getattr(module, "raise_if_incomplete", None)
+        if check is not None:
+            check(source)
+
+    return run
+
+
+def _git(dlt_resource: Any, context: Any, org: OrgConfig, org_dir: Path, pipe: dlt.Pipeline) -> Iterator[Any]:
+    from pipelines import git
+
+    fmt = "jsonl" if pipe.destination.destination_name == "duckdb" else None
+    yield from dlt_resource.run(context=context, dlt_source=git.source_from_org(org, org_dir), dlt_pipeline=pipe,
+                                loader_file_format=fmt)
+    git.materialize_missing_tables(pipe)
+
+
+def _delivery(dlt_resource: Any, context: Any, org: OrgConfig, org_dir: Path, pipe: dlt.Pipeline) -> Iterator[Any]:
+    from pipelines import delivery
+
+    yield from dlt_resource.run(context=context, dlt_source=delivery.source_from_org(org, org_dir),
+                                dlt_pipeline=pipe)
+
+
+def _survey(dlt_resource: Any, context: Any, org: OrgConfig, org_dir: Path, pipe: dlt.Pipeline) -> Iterator[Any]:
+    from pipelines import survey
+
+    batch = survey.prepare(org, org_dir, pipe)
+    yield from dlt_resource.run(context=context, dlt_source=_survey_dlt_source(batch), dlt_pipeline=pipe)
+    survey.finish(pipe, batch)
+
+
+RUNNERS: dict[str, Runner] = {"git": _git, "delivery": _delivery, "survey": _survey}
+
+
+def run_step(name: str, dlt_resource: Any, context: Any) -> Iterator[Any]:
+    with run_environment() as (org, org_dir):
+        step = RUNNERS.get(name) or _default(name)
+        yield from step(dlt_resource, context, org, org_dir, pipeline(name))
+
+
+DAGSTER_SOURCES = [n for n in runner.available_loaders()]

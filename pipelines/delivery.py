@@ -430,25 +430,46 @@ def parse_files(files: Sequence[tuple[Path, str]], pseudonymise: Pseudonymiser |
 # --- dlt source ------------------------------------------------------------------------------
 
 
+class DeliveryEvents:
+    """The files of one load, read and validated once, on first use (when the resources run)."""
+
+    def __init__(self, files: Sequence[tuple[Path, str]], pseudonymiser: Pseudonymiser | None = None) -> None:
+        self.files = list(files)
+        self._pseudonymiser = pseudonymiser
+        self._parsed: ParsedEvents | None = None
+
+    @property
+    def parsed(self) -> ParsedEvents:
+        if self._parsed is None:
+            self._parsed = parse_files(self.files, self._pseudonymiser)
+        return self._parsed
+
+
 @dlt.source(name=SOURCE_NAME, max_table_nesting=0)
-def delivery_source(events: ParsedEvents) -> Any:
-    """Deployments and incidents (merge on their key) and the quarantine of the latest load (replace)."""
+def delivery_source(files: DeliveryEvents | Sequence[tuple[Path, str]]) -> Any:
+    """Deployments and incidents (merge on their key) and the quarantine of the latest load (replace).
+
+    The files are read when the resources run, not when the source is built (e.g. by Dagster)."""
+    holder = files if isinstance(files, DeliveryEvents) else DeliveryEvents(files)
 
     @dlt.resource(name="deployments", primary_key="deployment_id", write_disposition="merge",
                   columns=DEPLOYMENT_COLUMNS)
     def deployments() -> Iterator[list[dict[str, Any]]]:
-        yield list(events.deployments.values()) if events.deployments else dlt.mark.materialize_table_schema()
+        rows = list(holder.parsed.deployments.values())
+        yield rows if rows else dlt.mark.materialize_table_schema()
 
     @dlt.resource(name="incidents", primary_key="incident_id", write_disposition="merge",
                   columns=INCIDENT_COLUMNS)
     def incidents() -> Iterator[list[dict[str, Any]]]:
-        yield list(events.incidents.values()) if events.incidents else dlt.mark.materialize_table_schema()
+        rows = list(holder.parsed.incidents.values())
+        yield rows if rows else dlt.mark.materialize_table_schema()
 
     @dlt.resource(name="quarantine", primary_key="quarantine_id", write_disposition="replace",
                   columns=QUARANTINE_COLUMNS)
     def quarantine() -> Iterator[list[dict[str, Any]]]:
         # replaced by every load, so it shows the files as they are now; empty: the table is emptied
-        yield list(events.quarantine) if events.quarantine else dlt.mark.materialize_table_schema()
+        rows = list(holder.parsed.quarantine)
+        yield rows if rows else dlt.mark.materialize_table_schema()
 
     return deployments, incidents, quarantine
 
@@ -502,9 +523,10 @@ def run_load(files: Sequence[tuple[Path, str]], target: str | None = None) -> di
     if not files:
         log.warning("no delivery-events files configured (SOURCES__DELIVERY__FILES)")
         return {}
-    events = parse_files(files)
+    holder = DeliveryEvents(files)
+    events = holder.parsed  # a file unreadable as a whole fails here, before anything is written
     pipeline = make_pipeline(SOURCE_NAME, target)
-    pipeline.run(delivery_source(events))
+    pipeline.run(delivery_source(holder))
     summary = events.summary()
     message = (
         f"delivery events: {summary['rows_read']} rows read from {len(files)} file(s): "
@@ -522,6 +544,11 @@ def run_load(files: Sequence[tuple[Path, str]], target: str | None = None) -> di
         "incidents": summary["incidents"],
         "quarantine": summary["quarantined"],
     }
+
+
+def source_from_org(org: OrgConfig | None, org_dir: Path | None) -> Any:
+    """The `delivery` dlt source of the configured files (for Dagster); files are read when it runs."""
+    return delivery_source(DeliveryEvents(configured_files(org, org_dir)))
 
 
 def load(org: OrgConfig, org_dir: Path, target: str | None = None) -> dict[str, int]:

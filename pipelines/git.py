@@ -33,7 +33,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -325,7 +325,8 @@ def person_identity(value: str) -> str:
 class CommitParser:
     """Turns `git log` records into flat rows; every person identity is hashed here."""
 
-    def __init__(self, repository: str, pseudonymise: Pseudonymiser, ai_patterns: Sequence[str]) -> None:
+    def __init__(self, repository: str, pseudonymise: Callable[[str | None], str | None],
+                 ai_patterns: Sequence[str]) -> None:
         self.repository = repository
         self.pseudonymise = pseudonymise
         self.ai_patterns = [re.compile(p) for p in ai_patterns]
@@ -446,23 +447,37 @@ def _to_table(rows: list[dict[str, Any]], table: str) -> Any:
 
 @dlt.source(name=SOURCE_NAME, max_table_nesting=0)
 def git_source(
-    repositories: Sequence[Repository],
+    repositories: Sequence[Repository | Path | str],
     branches: Sequence[str] = ("main",),
     deploy_tag_pattern: str | None = None,
     ai_trailer_patterns: Sequence[str] = (),
     load_files: bool = True,
     pseudonymiser: Pseudonymiser | None = None,
 ) -> Any:
-    """Commits (with files, trailers, branch membership), tags and deployments from deploy tags."""
-    pseudonymise = pseudonymiser or Pseudonymiser()
+    """Commits (with files, trailers, branch membership), tags and deployments from deploy tags.
+
+    Paths are checked when the resources run (not when the source is built, e.g. by Dagster)."""
     deploy_re = re.compile(deploy_tag_pattern) if deploy_tag_pattern else None
+    resolved: list[Repository] = []
+    hasher: list[Pseudonymiser] = [pseudonymiser] if pseudonymiser else []
+
+    def repos() -> list[Repository]:
+        if not resolved:
+            resolved.extend(r for r in repositories if isinstance(r, Repository))
+            resolved.extend(resolve_repositories(Path(r) for r in repositories if not isinstance(r, Repository)))
+        return resolved
+
+    def pseudonymise(identity: str | None) -> str | None:
+        if not hasher:
+            hasher.append(Pseudonymiser())
+        return hasher[0](identity)
 
     # hints live on the table variants (see `_to_table`): resource-level columns would leak into them
     @dlt.resource(name="commits", write_disposition="merge")
     def commits() -> Iterator[Any]:
         state = dlt.current.resource_state()
         heads: dict[str, dict[str, str]] = state.setdefault("heads", {})
-        for repo in repositories:
+        for repo in repos():
             yield from _repository_commits(repo, heads.setdefault(repo.name, {}))
 
     def _repository_commits(repo: Repository, known: dict[str, str]) -> Iterator[Any]:
@@ -536,7 +551,7 @@ def git_source(
     @dlt.resource(name="tags", primary_key=("repository", "tag_name"), write_disposition="merge",
                   columns=TAG_COLUMNS)
     def tags() -> Iterator[list[dict[str, Any]]]:
-        for repo in repositories:
+        for repo in repos():
             rows = list(read_tags(repo, pseudonymise))
             log.info("%s: %d tags", repo.name, len(rows))
             if rows:
@@ -559,7 +574,7 @@ def git_source(
     return commits, tags, deployments
 
 
-def read_tags(repo: Repository, pseudonymise: Pseudonymiser) -> Iterator[dict[str, Any]]:
+def read_tags(repo: Repository, pseudonymise: Callable[[str | None], str | None]) -> Iterator[dict[str, Any]]:
     for record in _stream(repo.path, ["for-each-ref", f"--format={_TAG_FORMAT}", "refs/tags"], b"\n"):
         ref, otype, oid, peeled_type, peeled, unix, offset, tagger = record.decode("utf-8", "replace").split(
             "\x1f"
@@ -625,7 +640,8 @@ def _empty_tables(tables: Sequence[str]) -> Any:
     ]
 
 
-def _materialize_missing_tables(pipeline: dlt.Pipeline) -> None:
+def materialize_missing_tables(pipeline: dlt.Pipeline) -> None:
+    """Run after a load of `git_source` (also from Dagster): create the tables that have no row yet."""
     tables = pipeline.default_schema.tables
     missing = [t for t in _ALL_TABLES if t not in tables or not has_table_seen_data(tables[t])]
     if missing:
@@ -641,6 +657,24 @@ def _row_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
     info = trace.last_normalize_info if trace else None
     counts = dict(info.row_counts) if info else {}
     return {t: n for t, n in sorted(counts.items()) if not t.startswith("_dlt")}
+
+
+def source_from_org(org: OrgConfig, org_dir: Path) -> Any:
+    """The `git` dlt source of an org config (for Dagster: run it with loader_file_format="jsonl" on
+    DuckDB, then `materialize_missing_tables(pipeline)`)."""
+    settings = getattr(org, "git", None) or GitSettings()
+    ai_assist = getattr(org, "ai_assist", None) or AiAssist()
+    return git_source(
+        configured_repository_paths(settings, Path(org_dir)),
+        branches=configured_branches(settings),
+        deploy_tag_pattern=settings.deploy_tag_pattern,
+        ai_trailer_patterns=ai_assist.trailer_patterns,
+        load_files=settings.load_files and _load_files(),
+    )
+
+
+def _load_files() -> bool:
+    return str(dlt.config.get("sources.git.load_files") or "true").lower() not in ("false", "0")
 
 
 def run_load(
@@ -660,14 +694,14 @@ def run_load(
         branches=configured_branches(settings),
         deploy_tag_pattern=settings.deploy_tag_pattern,
         ai_trailer_patterns=ai_assist.trailer_patterns,
-        load_files=str(dlt.config.get("sources.git.load_files") or "true").lower() not in ("false", "0"),
+        load_files=settings.load_files and _load_files(),
     )
     started = time.perf_counter()
     # DuckDB loads JSON lines in bulk; its default (SQL insert statements) is ~25x slower here
     file_format = "jsonl" if pipeline.destination.destination_name == "duckdb" else None
     pipeline.run(source, loader_file_format=file_format)
     counts = _row_counts(pipeline)
-    _materialize_missing_tables(pipeline)
+    materialize_missing_tables(pipeline)
     elapsed = time.perf_counter() - started
     log.info("git: %s in %.1fs", ", ".join(f"{t}={n}" for t, n in counts.items()) or "nothing new", elapsed)
     return counts

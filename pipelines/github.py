@@ -519,7 +519,13 @@ def configured_repositories(org: OrgConfig) -> list[str]:
     return _repository_list(dlt.config.get("sources.github.repositories")) or list(org.github.repositories)
 
 
-def build_source(org: OrgConfig) -> Any:
+def definition_source() -> Any:
+    """A source with placeholder settings, for Dagster's asset specs; it sends no request."""
+    return github_source(repositories=["placeholder/placeholder"], access_token="-", base_url="http://github.invalid",
+                         deployment_workflow_pattern="placeholder")
+
+
+def build_source(org: OrgConfig, org_dir: Path | None = None) -> Any:
     settings = org.github
     return github_source(
         repositories=configured_repositories(org),
@@ -540,15 +546,17 @@ def _api_error(exc: BaseException) -> ApiError | None:
     return None
 
 
-def load(org: OrgConfig, org_dir: Path | None = None, target: str | None = None) -> dict[str, int]:
+def load(org: OrgConfig, org_dir: Path | None = None, target: str | None = None,
+         full_refresh: bool = False) -> dict[str, int]:
     """Run the GitHub load; returns rows landed per table. Raises `ApiError` (naming the URL) when a
-    request stays broken; nothing of the failed run lands and the cursors stay, so a re-run resumes."""
+    request stays broken; nothing of the failed run lands and the cursors stay, so a re-run resumes.
+    `full_refresh` drops the source's tables and cursors first and reloads everything."""
     pipeline = make_pipeline("github", target)
     source = build_source(org)
     stats = source_stats[-1]
     started = time.perf_counter()
     try:
-        pipeline.run(source)
+        pipeline.run(source, refresh="drop_sources" if full_refresh else None)
     except PipelineStepFailed as exc:
         api_error = _api_error(exc)
         if api_error is not None:
@@ -573,9 +581,10 @@ def row_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
 
 if __name__ == "__main__":  # pragma: no cover - manual runs
     import os
+    import sys
 
     from pipelines.orgconfig import load_org_config
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     config_path = Path(os.environ.get("FLOWMART_ORG_CONFIG", "flowmart.yml"))
-    print(load(load_org_config(config_path), config_path.parent))
+    print(load(load_org_config(config_path), config_path.parent, full_refresh="--full-refresh" in sys.argv))

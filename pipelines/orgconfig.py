@@ -161,11 +161,16 @@ class GitSettings(_Model):
     repositories: list[str] = Field(default_factory=list, description="paths of local repositories")
     branches: list[str] = Field(default_factory=lambda: ["main"])
     deploy_tag_pattern: str | None = None
+    load_files: bool = Field(default=True, description="land one row per changed file (else per-commit totals)")
 
     @field_validator("deploy_tag_pattern")
     @classmethod
     def _regex(cls, value: str | None) -> str | None:
         return _valid_regex(value)
+
+
+class DeliverySettings(_Model):
+    files: list[str] = Field(default_factory=list, description="delivery-events CSV/JSON-lines files (globs)")
 
 
 class AiAssist(_Model):
@@ -201,6 +206,7 @@ class OrgConfig(_Model):
     surveys: Surveys = Field(default_factory=Surveys)
     github: GitHubSettings = Field(default_factory=GitHubSettings)
     git: GitSettings = Field(default_factory=GitSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     ai_assist: AiAssist = Field(default_factory=AiAssist)
     dora: DoraSettings = Field(default_factory=DoraSettings)
     outcomes: Outcomes = Field(default_factory=Outcomes)

@@ -49,12 +49,15 @@ class Pseudonymiser:
     """Callable that turns an identity (account id, e-mail, login) into a stable 16-hex pseudonym."""
 
     def __init__(self, salt: str | None = None) -> None:
-        self._key = (salt or get_salt()).encode("utf-8")
+        self._salt = salt
+        self._key: bytes | None = None  # read (or created) on first use, not when a source is declared
         self._cache: dict[str, str] = {}
 
     def __call__(self, identity: str | None) -> str | None:
         if identity is None or identity == "":
             return None
+        if self._key is None:
+            self._key = (self._salt or get_salt()).encode("utf-8")
         identity = identity.strip()
         if "@" in identity:
             identity = identity.lower()

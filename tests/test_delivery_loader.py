@@ -229,3 +229,15 @@ def test_no_name_or_email_reaches_any_table(tmp_path, warehouse):
                 leaked = [n for n in needles if n in str(value).lower()]
                 assert not leaked, f"{schema}.{table}.{column} holds {leaked}"
         assert con.execute("select count(*) from raw_delivery.quarantine").fetchall() == [(6,)]
+
+
+def test_the_source_reads_files_when_it_runs_not_when_it_is_built(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCES__DELIVERY__FILES", "exports/later.csv")
+    source = delivery.source_from_org(None, None)  # what Dagster does when definitions load
+    assert set(source.resources) == {"deployments", "incidents", "quarantine"}
+    (tmp_path / "exports").mkdir()
+    write(tmp_path / "exports" / "later.csv", HEADER, "incident,,ledger,,,,,,2024-03-03T10:00:00Z,,,SEV2,,")
+    delivery.make_pipeline("delivery").run(source)
+    assert query("select count(*) from raw_delivery.incidents") == [(1,)]
+    with pytest.raises(Exception, match=r"missing\.csv: file not found"):
+        delivery.make_pipeline("delivery").run(delivery.delivery_source([(tmp_path / "missing.csv", "missing.csv")]))

@@ -321,3 +321,15 @@ def test_loads_this_projects_own_history():
     expected = rev_count(PROJECT_ROOT, "HEAD")
     assert counts["commits"] == expected
     assert query("select count(*) from raw_git.branch_commits") == [(expected,)]
+
+
+def test_the_source_checks_repositories_when_it_runs_not_when_it_is_built(tmp_path):
+    org = parse_org_config({
+        "value_streams": [{"name": "Payments"}],
+        "teams": [{"name": "payments-core", "value_stream": "Payments"}],
+        "git": {"repositories": ["repos/not-cloned-yet"]},
+    })
+    source = git_loader.source_from_org(org, tmp_path)  # what Dagster does when definitions load
+    assert {r for r in source.resources} == {"commits", "tags", "deployments"}
+    with pytest.raises(Exception, match="not-cloned-yet: repository folder does not exist"):
+        git_loader.make_pipeline("git").run(source)

@@ -14,18 +14,16 @@ from pipelines import github
 from pipelines.http import ApiError
 from pipelines.orgconfig import load_org_config
 from pipelines.sample import github_data
-from pipelines.sample.generate import generate_sample
 from pipelines.sample.server import SampleApiServer
 from pipelines.sample.world import build_world
 
 REPOS = ["acme/checkout-web", "acme/mobile-app"]
 
 
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("sample")
-    generate_sample(out, scale=0.05, anchor=date(2026, 10, 1))
-    return out
+@pytest.fixture()
+def sample(small_sample: Path) -> Path:
+    """The shared sample organisation (conftest): scale 0.05, anchored on 2026-10-01."""
+    return small_sample
 
 
 @pytest.fixture()
@@ -39,9 +37,6 @@ def server(sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("SOURCES__GITHUB__REPOSITORIES", ",".join(REPOS))
     monkeypatch.setenv("SOURCES__GITHUB__PER_PAGE", "100")
     srv = SampleApiServer(sample)
-    # Until server.py sets it itself: without TCP_NODELAY every keep-alive response stalls ~40 ms
-    # (Nagle + delayed ACK), which triples this file's runtime. Behaviour under test is unchanged.
-    srv._httpd.RequestHandlerClass.disable_nagle_algorithm = True
     with srv:
         monkeypatch.setenv("SOURCES__GITHUB__BASE_URL", srv.url)
         yield srv

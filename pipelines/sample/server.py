@@ -175,6 +175,8 @@ class SampleApiServer:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # keep-alive responses would otherwise wait ~40 ms for Nagle's algorithm on every request
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet by default
                 log.debug(format, *args)

@@ -1,5 +1,14 @@
 {#- Flow Framework metrics per team and week / month / quarter: one row for every team and period
     from the first item's creation to now, including periods without completions. -#}
+with
+
+metrics as (
+
+    select * from {{ ref('int_flow_metrics_aggregated') }}
+    where scope_kind = 'team'
+
+)
+
 select
     value_stream,
     team,
@@ -37,5 +46,4 @@ select
     items_canceled,
     lead_time_p50_hours
 
-from {{ ref('int_flow_metrics_aggregated') }}
-where scope_kind = 'team'
+from metrics

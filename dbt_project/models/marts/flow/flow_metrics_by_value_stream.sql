@@ -1,5 +1,14 @@
 {#- Flow Framework metrics per value stream and week / month / quarter: one row for every value stream and period
     from the first item's creation to now, including periods without completions. -#}
+with
+
+metrics as (
+
+    select * from {{ ref('int_flow_metrics_aggregated') }}
+    where scope_kind = 'value_stream'
+
+)
+
 select
     value_stream,
     grain,
@@ -36,5 +45,4 @@ select
     items_canceled,
     lead_time_p50_hours
 
-from {{ ref('int_flow_metrics_aggregated') }}
-where scope_kind = 'value_stream'
+from metrics
