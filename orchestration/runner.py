@@ -168,8 +168,9 @@ def dbt_invoke(command: str, target: str, extra: list[str] | None = None) -> Any
     return dbtRunner().invoke(dbt_args(command, target, extra))
 
 
-def dbt_build(target: str, select: list[str] | None = None, full_refresh: bool = False) -> dict[str, int]:
-    extra = []
+def dbt_build(target: str, select: list[str] | None = None, full_refresh: bool = False,
+              extra_args: list[str] | None = None) -> dict[str, int]:
+    extra = list(extra_args or [])
     if select:
         extra += ["--select", *select]
     if full_refresh:

@@ -19,15 +19,18 @@ def last_complete_month(today: date | None = None) -> tuple[date, date]:
 def raw_row_counts(wh: Warehouse) -> dict[str, int]:
     counts = {}
     for schema, table in wh.tables("raw_"):
-        if not table.startswith("_dlt"):
+        if not table.startswith("_dlt") and not schema.endswith("_staging"):  # dlt's merge staging area
             counts[f"{schema}.{table}"] = int(wh.scalar(f'select count(*) from {schema}."{table}"'))
     return counts
 
 
-# (relation, SQL returning value_stream -> value for the month [start, end)); the first relation that
-# exists answers. Later marts take over from the simpler fallbacks.
+# metric -> candidates (schema, relation, SQL returning value_stream -> value for the month [start, end));
+# the first relation that exists answers, so richer marts take over from simpler fallbacks.
 HEADLINES: dict[str, list[tuple[str, str, str]]] = {
     "items completed": [
+        ("marts", "flow_metrics_by_value_stream",
+         "select value_stream, items_completed from marts.flow_metrics_by_value_stream "
+         "where grain = 'month' and period_start = {start_date}"),
         ("intermediate", "int_work_items_owned",
          "select value_stream, count(*) from intermediate.int_work_items_owned "
          "where item_role in ('work_item', 'incident') and status_category = 'done' and resolved_at >= {start} "
@@ -35,14 +38,17 @@ HEADLINES: dict[str, list[tuple[str, str, str]]] = {
          "(select resolution from staging.stg_org__canceled_resolutions) group by value_stream"),
     ],
     "median flow time (days)": [
-        ("marts", "flow_items_completed",
-         "select value_stream, {median} / 24.0 from marts.flow_items_completed "
-         "where completed_at >= {start} and completed_at < {end} group by value_stream"),
+        ("marts", "flow_metrics_by_value_stream",
+         "select value_stream, flow_time_p50_hours / 24.0 from marts.flow_metrics_by_value_stream "
+         "where grain = 'month' and period_start = {start_date}"),
     ],
     "deployments": [
-        ("marts", "deployments",
-         "select value_stream, count(*) from marts.deployments where is_production and is_successful "
-         "and finished_at >= {start} and finished_at < {end} group by value_stream"),
+        ("staging", "stg_github__deployments",
+         "select teams.value_stream, count(*) from staging.stg_github__deployments as d "
+         "inner join staging.stg_org__git_ownership_rules as o on o.repository = d.repository "
+         "inner join staging.stg_org__teams as teams on teams.team = o.team "
+         "where d.is_production and d.final_state = 'success' and d.final_state_at >= {start} "
+         "and d.final_state_at < {end} group by teams.value_stream"),
     ],
 }
 
@@ -51,16 +57,15 @@ def headlines(wh: Warehouse, start: date, end: date) -> dict[str, dict[str, Any]
     """value stream -> metric -> value (None when no model answers yet)."""
     streams = [r[0] for r in wh.rows("select value_stream from staging.stg_org__value_streams order by 1")]
     out: dict[str, dict[str, Any]] = {s: {} for s in streams}
-    median = ("median(flow_time_hours)" if wh.target == "duckdb"
-              else "percentile_cont(0.5) within group (order by flow_time_hours)")
     for metric, candidates in HEADLINES.items():
         for schema, relation, sql in candidates:
             if wh.exists(schema, relation):
                 query = sql.format(start=f"cast('{start}' as timestamp)", end=f"cast('{end}' as timestamp)",
-                                   median=median)
-                values = dict(wh.rows(query))
+                                   start_date=f"cast('{start}' as date)")
+                values = {k: (float(v) if v is not None and metric.startswith("median") else v)
+                          for k, v in wh.rows(query)}
                 for s in streams:
-                    out[s][metric] = values.get(s, 0 if metric != "median flow time (days)" else None)
+                    out[s][metric] = values.get(s, None if metric.startswith("median") else 0)
                 break
         else:
             for s in streams:

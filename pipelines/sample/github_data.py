@@ -344,7 +344,7 @@ def _commit(
 def _deployments(
     world: World, team: TeamSpec, repo: str, merged: list[tuple[datetime, str]], rnd: random.Random, ids: _Ids
 ) -> list[dict[str, Any]]:
-    """Staging: one deployment per merge (earlier staging deployments go `inactive`). Production: batches
+    """Staging: about one deployment in three merges (earlier staging deployments go `inactive`). Production: batches
     of merges a few hours later; ~6% fail (some after a first success) and get a rollback deployment."""
     people = team.members
     items: list[dict[str, Any]] = []
@@ -372,7 +372,7 @@ def _deployments(
     previous_staging = None
     for merged_at, sha in merged:
         at = merged_at + timedelta(minutes=rnd.uniform(5, 20))
-        if at >= world.end:
+        if at >= world.end or rnd.random() > 0.35:
             continue
         item = deployment(sha, "staging", at)
         status(item, "in_progress", at + timedelta(seconds=20))
