@@ -10,7 +10,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from pipelines.orgconfig import OrgConfigError, load_org_config
+from pipelines.orgconfig import OrgConfigError
 from pipelines.settings import TARGETS, duckdb_path
 
 log = logging.getLogger("flowmart")

@@ -123,6 +123,10 @@ CHANGELOG_COLUMNS: dict[str, Any] = {
     "to_value": {"data_type": "text"},
     "to_string": {"data_type": "text"},
 }
+LINK_COLUMNS: dict[str, Any] = {"issue_id": {"data_type": "text", "nullable": False}} | {
+    c: {"data_type": "text"}
+    for c in ("link_id", "link_type", "direction", "description", "linked_issue_id", "linked_issue_key")
+}
 DELETION_COLUMNS: dict[str, Any] = {
     "issue_id": {"data_type": "text", "nullable": False},
     "is_deleted": {"data_type": "bool", "nullable": False},
@@ -430,9 +434,7 @@ def jira_source(
         child("issue_components", {"issue_id": {"data_type": "text", "nullable": False},
                                    "component": {"data_type": "text"}},
               write_disposition=PER_ISSUE, merge_key="issue_id"),
-        child("issue_links", {"issue_id": {"data_type": "text", "nullable": False}} | {c: {"data_type": "text"} for c in (
-            "link_id", "link_type", "direction", "description", "linked_issue_id", "linked_issue_key")},
-              write_disposition=PER_ISSUE, merge_key="issue_id"),
+        child("issue_links", LINK_COLUMNS, write_disposition=PER_ISSUE, merge_key="issue_id"),
     ]
     if reconcile:
         resources.append(issue_deletions)

@@ -400,7 +400,9 @@ DORA_BANDS: dict[str, list[dict[str, Any]]] = {
     "2023": [
         {"metric": "deployment_days_per_week", "band": "elite", "band_rank": 1, "min_value": 5.0, "max_value": None},
         {"metric": "deployment_days_per_week", "band": "high", "band_rank": 2, "min_value": 1.0, "max_value": 5.0},
-        {"metric": "deployment_days_per_week", "band": "medium", "band_rank": 3, "min_value": 12 / 52, "max_value": 1.0},
+        # medium: at least monthly (12 deployment days a year)
+        {"metric": "deployment_days_per_week", "band": "medium", "band_rank": 3, "min_value": 12 / 52,
+         "max_value": 1.0},
         {"metric": "deployment_days_per_week", "band": "low", "band_rank": 4, "min_value": None, "max_value": 12 / 52},
         {"metric": "change_lead_time_hours", "band": "elite", "band_rank": 1, "min_value": None, "max_value": 24.0},
         {"metric": "change_lead_time_hours", "band": "high", "band_rank": 2, "min_value": 24.0, "max_value": 168.0},

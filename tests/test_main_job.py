@@ -11,7 +11,6 @@ from pathlib import Path
 import duckdb
 import pytest
 
-
 pytestmark = pytest.mark.slow
 FLOWMART = str(Path(sys.executable).with_name("flowmart"))
 

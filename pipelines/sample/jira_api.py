@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipelines.sample.jira_data import EMBEDDED_CHANGELOG_MAX, RESOLUTIONS, STATUS, status_ref, jira_time
+from pipelines.sample.jira_data import EMBEDDED_CHANGELOG_MAX, RESOLUTIONS, STATUS, jira_time, status_ref
 from pipelines.sample.server import Request, Response, Router
 
 SEARCH_MAX = 100

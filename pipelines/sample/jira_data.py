@@ -66,7 +66,11 @@ STATUSES = [
     Status("10008", "Awaiting Customer", "indeterminate", None),
 ]
 STATUS = {s.name: s for s in STATUSES}
-CATEGORY_IDS = {"new": (2, "To Do", "blue-gray"), "indeterminate": (4, "In Progress", "yellow"), "done": (3, "Done", "green")}
+CATEGORY_IDS = {
+    "new": (2, "To Do", "blue-gray"),
+    "indeterminate": (4, "In Progress", "yellow"),
+    "done": (3, "Done", "green"),
+}
 RESOLUTIONS = {"Done": "10000", "Won't Do": "10001", "Duplicate": "10002"}
 ISSUE_TYPES = {
     "Initiative": ("10100", 2), "Epic": ("10000", 1), "Story": ("10001", 0), "Task": ("10002", 0),
@@ -209,7 +213,8 @@ def _person_ref(p: Person) -> dict[str, Any]:
 
 def status_ref(s: Status) -> dict[str, Any]:
     cid, cname, color = CATEGORY_IDS[s.category]
-    return {"id": s.id, "name": s.name, "statusCategory": {"id": cid, "key": s.category, "colorName": color, "name": cname}}
+    category = {"id": cid, "key": s.category, "colorName": color, "name": cname}
+    return {"id": s.id, "name": s.name, "statusCategory": category}
 
 
 class _Issue:
@@ -399,7 +404,8 @@ class _TeamGenerator:
         rng = self.rng
         steps: list[tuple[str, float]] = [("In Progress", 2.5)]
         if rng.random() < 0.12:
-            blocked = "Awaiting Customer" if item.team.base_name == "data-platform" and rng.random() < 0.5 else "Blocked"
+            unmapped = item.team.base_name == "data-platform" and rng.random() < 0.5
+            blocked = "Awaiting Customer" if unmapped else "Blocked"
             steps += [(blocked, 3.0), ("In Progress", 1.5)]
         steps.append(("In Review", self.review_wait_days))
         if rng.random() < 0.25:  # rework after review
