@@ -44,7 +44,7 @@ from dlt.common.schema.utils import has_table_seen_data
 
 from pipelines.orgconfig import AiAssist, GitSettings, OrgConfig, load_org_config
 from pipelines.privacy import Pseudonymiser
-from pipelines.settings import make_pipeline
+from pipelines.settings import make_pipeline, row_counts
 
 log = logging.getLogger("flowmart.git")
 
@@ -652,13 +652,6 @@ def materialize_missing_tables(pipeline: dlt.Pipeline) -> None:
 # --- entry points --------------------------------------------------------------------------------
 
 
-def _row_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
-    trace = pipeline.last_trace
-    info = trace.last_normalize_info if trace else None
-    counts = dict(info.row_counts) if info else {}
-    return {t: n for t, n in sorted(counts.items()) if not t.startswith("_dlt")}
-
-
 def source_from_org(org: OrgConfig, org_dir: Path) -> Any:
     """The `git` dlt source of an org config (for Dagster: run it with loader_file_format="jsonl" on
     DuckDB, then `materialize_missing_tables(pipeline)`)."""
@@ -700,7 +693,7 @@ def run_load(
     # DuckDB loads JSON lines in bulk; its default (SQL insert statements) is ~25x slower here
     file_format = "jsonl" if pipeline.destination.destination_name == "duckdb" else None
     pipeline.run(source, loader_file_format=file_format)
-    counts = _row_counts(pipeline)
+    counts = row_counts(pipeline)
     materialize_missing_tables(pipeline)
     elapsed = time.perf_counter() - started
     log.info("git: %s in %.1fs", ", ".join(f"{t}={n}" for t, n in counts.items()) or "nothing new", elapsed)

@@ -50,7 +50,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from pipelines.http import ApiClient, ApiError
 from pipelines.orgconfig import OrgConfig
 from pipelines.privacy import Pseudonymiser
-from pipelines.settings import make_pipeline
+from pipelines.settings import make_pipeline, row_counts
 
 log = logging.getLogger("flowmart.github")
 
@@ -566,16 +566,6 @@ def load(org: OrgConfig, org_dir: Path | None = None, target: str | None = None,
     counts = row_counts(pipeline)
     log.info("github: %d pull requests in %.1f s (%.1f PRs/s); rows: %s", stats["prs"], seconds,
              stats["prs"] / max(seconds, 1e-9), counts)
-    return counts
-
-
-def row_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
-    trace = pipeline.last_trace
-    counts: dict[str, int] = {}
-    if trace is not None and trace.last_normalize_info is not None:
-        for table, n in trace.last_normalize_info.row_counts.items():
-            if not table.startswith("_dlt"):
-                counts[table] = n
     return counts
 
 

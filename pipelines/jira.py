@@ -26,7 +26,7 @@ from pipelines.arrow import arrow_schema, to_arrow
 from pipelines.http import ApiClient, ApiError
 from pipelines.orgconfig import OrgConfig
 from pipelines.privacy import Pseudonymiser
-from pipelines.settings import make_pipeline, run_pipeline
+from pipelines.settings import make_pipeline, row_counts, run_pipeline
 
 log = logging.getLogger("flowmart.jira")
 
@@ -508,17 +508,6 @@ def load(org: OrgConfig, org_dir: Path | None = None, target: str | None = None,
     log.debug("%s", info)
     raise_if_incomplete(source)
     return counts | {"_issues_fetched": fetcher.stats["issues"]}
-
-
-def row_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
-    """Rows landed in the last load of `pipeline`, per table (from dlt's trace)."""
-    trace = pipeline.last_trace
-    counts: dict[str, int] = {}
-    if trace is not None and trace.last_normalize_info is not None:
-        for table, n in trace.last_normalize_info.row_counts.items():
-            if not table.startswith("_dlt"):
-                counts[table] = n
-    return counts
 
 
 if __name__ == "__main__":  # pragma: no cover - manual runs

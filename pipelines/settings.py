@@ -79,3 +79,11 @@ def file_format(target: str | None = None) -> str:
 def run_pipeline(pipeline: dlt.Pipeline, data, target: str | None = None, **kwargs):
     """`pipeline.run` with the destination's fast file format."""
     return pipeline.run(data, loader_file_format=file_format(target), **kwargs)
+
+
+def row_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
+    """Rows the last run of `pipeline` normalised, per table (dlt's own tables left out)."""
+    trace = pipeline.last_trace
+    info = trace.last_normalize_info if trace is not None else None
+    counts = dict(info.row_counts) if info is not None else {}
+    return {table: n for table, n in sorted(counts.items()) if not table.startswith("_dlt")}

@@ -36,14 +36,19 @@ def test_definitions_load_as_one_graph(definitions):
     assert "dlt_jira_issues" in parents, "the dbt source joins the dlt asset: one graph, not two islands"
     checks = list(graph.asset_check_keys)
     assert any(c.asset_key == stg for c in checks), "dbt tests surface as asset checks"
-    assert definitions.get_job_def("flowmart_daily") is not None
+    assert definitions.resolve_job_def("flowmart_daily") is not None
     assert definitions.get_schedule_def("flowmart_daily_schedule") is not None
 
 
 @pytest.mark.slow
 def test_the_whole_graph_materialises_on_the_sample(definitions, warehouse):
-    result = definitions.get_job_def("flowmart_daily").execute_in_process()
+    result = definitions.resolve_job_def("flowmart_daily").execute_in_process()
     assert result.success
+    evaluations = result.get_asset_check_evaluations()
+    assert len(evaluations) > 100, "every dbt test ran as an asset check"
+    failed = [e.check_name for e in evaluations
+              if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
+    assert failed == []
     conn = duckdb.connect(str(warehouse), read_only=True)
     teams = conn.execute("select count(distinct team) from marts.team_weekly_throughput "
                          "where items_completed > 0").fetchone()[0]

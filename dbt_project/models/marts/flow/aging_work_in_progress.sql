@@ -20,8 +20,10 @@ in_progress as (
     select
         work_items.*,
         teams.value_stream as team_value_stream,
-        {{ flowmart_hours_between('work_items.work_started_at', flowmart_now()) }} / 24.0 as age_days,
-        {{ flowmart_hours_between('work_items.current_status_since', flowmart_now()) }} / 24.0
+        -- never negative, should the data be newer than a pinned reporting clock
+        greatest({{ flowmart_hours_between('work_items.work_started_at', flowmart_now()) }} / 24.0, 0.0)
+            as age_days,
+        greatest({{ flowmart_hours_between('work_items.current_status_since', flowmart_now()) }} / 24.0, 0.0)
             as days_in_current_status
 
     from work_items
