@@ -41,44 +41,42 @@ completed as (
         teams.value_stream,
         work_items.work_started_at,
         work_items.work_ended_at,
+        cast(work_items.completed_at as date) as completed_date,
         work_items.flow_time_hours,
-        work_items.wait_time_hours,
-        grains.grain,
-        {{ flowmart_period_start('grains.grain', 'cast(work_items.completed_at as date)') }} as period_start
+        work_items.wait_time_hours
 
     from work_items
     inner join teams
         on work_items.team = teams.team
-    cross join grains
 
 ),
 
-team_totals as (
+-- per team and day of completion first (an item completes on one day, so counts add up over days)
+daily_totals as (
 
     select
         team,
-        grain,
-        period_start,
+        completed_date,
         count(*) as items_completed,
         sum(flow_time_hours) as flow_time_hours,
         sum(wait_time_hours) as wait_time_hours
 
     from completed
-    group by 1, 2, 3
+    group by 1, 2
 
 ),
 
-waits as (
+daily_waits as (
 
     select
         completed.team,
         completed.value_stream,
-        completed.grain,
-        completed.period_start,
+        completed.completed_date,
         status_periods.status_name,
-        status_periods.flow_state,
-        status_periods.issue_id,
-        status_periods.duration_hours
+        -- the state the status is mapped to: waiting, or backlog/done when the item went back or reopened
+        min(status_periods.flow_state) as flow_state,
+        count(distinct completed.issue_id) as items_waited,
+        sum(status_periods.duration_hours) as wait_hours
 
     from completed
     inner join status_periods
@@ -89,22 +87,42 @@ waits as (
         and status_periods.started_at >= completed.work_started_at
         and status_periods.started_at < completed.work_ended_at
 
+    group by 1, 2, 3, 4
+
+),
+
+team_totals as (
+
+    select
+        daily_totals.team,
+        grains.grain,
+        {{ flowmart_period_start('grains.grain', 'daily_totals.completed_date') }} as period_start,
+        sum(daily_totals.items_completed) as items_completed,
+        sum(daily_totals.flow_time_hours) as flow_time_hours,
+        sum(daily_totals.wait_time_hours) as wait_time_hours
+
+    from daily_totals
+    cross join grains
+
+    group by 1, 2, 3
+
 ),
 
 by_status as (
 
     select
-        team,
-        value_stream,
-        grain,
-        period_start,
-        status_name,
-        -- the state the status is mapped to: waiting, or backlog/done when the item went back or reopened
-        min(flow_state) as flow_state,
-        count(distinct issue_id) as items_waited,
-        sum(duration_hours) as wait_hours
+        daily_waits.team,
+        daily_waits.value_stream,
+        grains.grain,
+        {{ flowmart_period_start('grains.grain', 'daily_waits.completed_date') }} as period_start,
+        daily_waits.status_name,
+        min(daily_waits.flow_state) as flow_state,
+        sum(daily_waits.items_waited) as items_waited,
+        sum(daily_waits.wait_hours) as wait_hours
 
-    from waits
+    from daily_waits
+    cross join grains
+
     group by 1, 2, 3, 4, 5
 
 )
