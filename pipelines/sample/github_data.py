@@ -6,7 +6,7 @@
     <folder>/<owner>/<repo>/workflow_runs.jsonl  GitHub Actions runs (only where a repo deploys that way)
 
 `github_api` serves these files the way api.github.com does. Deterministic: one `world.rng("github",
-repo)` stream per repository. Volume: 10-20 PRs per repository per month at scale 1, thinned
+repo)` stream per repository. Volume: 8-14 PRs per repository per month at scale 1, thinned
 proportionally below scale 1 (and copied with the teams above it).
 
 Planted stories: the REVIEW_BOTTLENECK_TEAM's PRs wait long for pickup and review; the AI_ADOPTION_TEAM
@@ -123,7 +123,7 @@ def _write_repository(world: World, team: TeamSpec, repo: str, index: int, out: 
     rnd = world.rng("github", repo)
     ids = _Ids(index)
     out.mkdir(parents=True, exist_ok=True)
-    per_month = rnd.uniform(10, 20) * min(1.0, world.scale)
+    per_month = rnd.uniform(8, 14) * min(1.0, world.scale)
     months = (world.end - world.start).days / 30.44
     total = max(3, round(per_month * months))
     span = (world.end - world.start).total_seconds() - 3600
