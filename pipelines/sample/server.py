@@ -16,6 +16,9 @@ from __future__ import annotations
 import json
 import logging
 import re
+import select
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -256,31 +259,50 @@ class SampleApiServer:
             h.wfile.write(data)
 
 
-def _serve(folder: str, queue: Any) -> None:  # pragma: no cover - runs in the child process
-    server = SampleApiServer(folder)
-    queue.put(server.url)
-    server._httpd.serve_forever()
-
-
 class SubprocessServer:
-    """The sample server in a child process, so serving and loading use both cores (the demo and the
-    benchmarks). Faults are switched over HTTP (`/_control/faults`); tests that mutate the data use the
-    in-process `SampleApiServer`."""
+    """The sample server in a child process (`python -m pipelines.sample.server DIR`), so serving and
+    loading use both cores (the demo and the benchmarks). Faults are switched over HTTP
+    (`/_control/faults`); tests that mutate the data use the in-process `SampleApiServer`."""
 
     def __init__(self, sample_dir: str | Path) -> None:
-        import multiprocessing
-
-        context = multiprocessing.get_context("spawn")
-        self._queue = context.Queue()
-        self._process = context.Process(target=_serve, args=(str(sample_dir), self._queue), daemon=True)
+        self.sample_dir = Path(sample_dir)
+        self._process: subprocess.Popen[str] | None = None
         self.url = ""
 
     def __enter__(self) -> SubprocessServer:
-        self._process.start()
-        self.url = self._queue.get(timeout=120)
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "pipelines.sample.server", str(self.sample_dir)],
+            stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2],
+        )
+        ready, _, _ = select.select([self._process.stdout], [], [], 120)
+        line = self._process.stdout.readline().strip() if ready else ""
+        if not line.startswith("http://"):
+            self.__exit__()
+            raise RuntimeError(f"the sample API server did not start (it said {line!r})")
+        self.url = line
         log.info("sample API server (child process %s) listening on %s", self._process.pid, self.url)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._process is None:
+            return
         self._process.terminate()
-        self._process.join(timeout=10)
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # never leave it behind
+            self._process.kill()
+            self._process.wait(timeout=10)
+        if self._process.stdout:
+            self._process.stdout.close()
+
+
+def main(argv: list[str] | None = None) -> None:  # pragma: no cover - runs in the child process
+    """Serve a sample folder: prints the URL on the first line of stdout, serves until terminated."""
+    args = argv if argv is not None else sys.argv[1:]
+    server = SampleApiServer(args[0], port=int(args[1]) if len(args) > 1 else 0)
+    print(server.url, flush=True)
+    server._httpd.serve_forever()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
