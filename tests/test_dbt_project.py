@@ -46,7 +46,7 @@ def test_the_project_builds_and_tests_on_an_empty_warehouse(warehouse, monkeypat
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     counts = runner.dbt_build("duckdb", extra_args=["--target-path", str(warehouse.parent / "target")])
     assert counts["success"] == 1 and counts["tests_failed"] == 0 and counts["errors"] == 0, counts
-    conn = duckdb.connect(str(warehouse), read_only=True)
+    conn = duckdb.connect(str(warehouse))  # dbt ran in this process: same configuration as its connection
     try:
         assert conn.execute("select count(*) from marts.team_weekly_throughput").fetchone()[0] == 0
         assert conn.execute("select count(*) from raw_github.pull_requests").fetchone()[0] == 0
