@@ -587,7 +587,3 @@ def write(world: World, folder: Path) -> dict[str, int]:
                     histories += len(item.histories)
     return {"jira_issues": issues, "jira_histories": histories}
 
-
-def parse_jira_time(value: str) -> datetime:
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z")
-
