@@ -109,4 +109,4 @@ def run_step(name: str, dlt_resource: Any, context: Any) -> Iterator[Any]:
         yield from step(dlt_resource, context, org, org_dir, pipeline(name))
 
 
-DAGSTER_SOURCES = [n for n in runner.available_loaders()]
+DAGSTER_SOURCES = runner.available_loaders()

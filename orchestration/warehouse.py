@@ -36,14 +36,10 @@ class Warehouse:
 
     def tables(self, schema_prefix: str = "") -> list[tuple[str, str]]:
         """(schema, table) of every base table or view whose schema starts with the prefix."""
-        return [
-            (s, t)
-            for s, t in self.rows(
-                "select table_schema, table_name from information_schema.tables "
-                "where table_schema like %s order by 1, 2".replace("%s", "?" if self.target == "duckdb" else "%s"),
-                [schema_prefix + "%"],
-            )
-        ]
+        placeholder = "?" if self.target == "duckdb" else "%s"  # DuckDB's and psycopg2's parameter markers
+        sql = ("select table_schema, table_name from information_schema.tables "
+               f"where table_schema like {placeholder} order by 1, 2")
+        return [(s, t) for s, t in self.rows(sql, [schema_prefix + "%"])]
 
     def exists(self, schema: str, table: str) -> bool:
         return (schema, table) in set(self.tables(schema))
