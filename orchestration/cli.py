@@ -51,7 +51,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 report.failures.append(f"load {name}: {exc}")
             report.timings[f"load {name}"] = time.perf_counter() - t
     t = time.perf_counter()
-    report.dbt = runner.dbt_build(target, full_refresh=args.full_refresh)
+    report.dbt = runner.dbt_build(target, full_refresh=args.full_refresh, unit_tests=args.unit_tests,
+                                  all_tests=args.all_tests)
     report.timings["dbt build"] = time.perf_counter() - t
     report.timings["total"] = time.perf_counter() - started
     print(summary.render(report, target))
@@ -89,9 +90,10 @@ def cmd_load(args: argparse.Namespace) -> int:
 def cmd_build(args: argparse.Namespace) -> int:
     from orchestration import runner
 
-    counts = runner.dbt_build(args.target, select=args.select, full_refresh=args.full_refresh)
+    counts = runner.dbt_build(args.target, select=args.select, full_refresh=args.full_refresh,
+                              unit_tests=args.unit_tests, all_tests=args.all_tests)
     print(f"dbt: {counts['models']} models built, {counts['tests_passed']} tests passed, "
-          f"{counts['tests_warned']} warned, {counts['tests_failed']} failed")
+          f"{counts['tests_warned']} warned, {counts['tests_failed']} failed ({counts['test_scope']} rows tested)")
     return 0 if counts.get("success") else 1
 
 
@@ -118,6 +120,13 @@ def cmd_serve_sample(args: argparse.Namespace) -> int:
             return 0
 
 
+def _test_options(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--all-tests", action="store_true",
+                    help="data tests read every row (default: on a built warehouse, the big models' tests "
+                         "read the rows of items updated in the last 7 days; a full refresh tests all)")
+    sp.add_argument("--unit-tests", action="store_true", help="also run dbt's unit tests (model logic; CI runs them)")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="flowmart", description="Value-stream data warehouse: load, build, report.")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -136,6 +145,7 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="load every configured source, dbt build, print a summary")
     common(run)
     run.add_argument("--sources", nargs="*", help="only these sources (default: every configured one)")
+    _test_options(run)
     run.set_defaults(func=cmd_run)
 
     load = sub.add_parser("load", help="load one source")
@@ -147,6 +157,7 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--target", choices=TARGETS, default=os.environ.get("FLOWMART_TARGET", "duckdb"))
     build.add_argument("--select", nargs="*")
     build.add_argument("--full-refresh", action="store_true")
+    _test_options(build)
     build.set_defaults(func=cmd_build)
 
     sample = sub.add_parser("sample", help="write the sample organisation to a folder")

@@ -7,6 +7,7 @@ exactly like `flowmart run`.
 """
 
 
+import os
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -17,11 +18,12 @@ from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 
-from orchestration import sources
+from orchestration import runner, sources
 from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT, duckdb_path
 
 duckdb_path()  # resolve FLOWMART_DUCKDB_PATH to an absolute path once: dbt runs from the dbt folder
 
+TEST_SCOPE_TAG = "flowmart/test_scope"
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=PROJECT_ROOT)
 dbt_project.prepare_if_dev()
@@ -49,7 +51,20 @@ class FlowmartDbtTranslator(DagsterDbtTranslator):
     ),
 )
 def flowmart_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    yield from dbt.cli(["build"], context=context).stream()
+    target = os.environ.get("FLOWMART_TARGET", "duckdb")
+    whole_graph = set(context.selected_asset_keys) == set(context.assets_def.keys)
+    # the incremental models remap only the items that change: new org rules need a full refresh
+    changed, fingerprint = runner.rules_changed_since_last_build(target) if whole_graph else (False, None)
+    if changed:
+        context.log.warning("the org config's rules changed since the last build: full refresh")
+    # data tests of the big models read the changed rows on a built warehouse, every row on the weekly run
+    # (tag flowmart/test_scope=all), on the first build and on a full refresh (macros/flowmart_test_scope.sql)
+    scope = context.run.tags.get(TEST_SCOPE_TAG) or runner.test_scope(target, full_refresh=changed)
+    os.environ["FLOWMART_TEST_SCOPE"] = scope
+    context.log.info(f"data tests read {scope} rows of the big models")
+    yield from dbt.cli(["build", *(["--full-refresh"] if changed else [])], context=context).stream()
+    if fingerprint:
+        runner.record_rules_fingerprint(target, fingerprint)
 
 
 class FlowmartDltTranslator(DagsterDltTranslator):
@@ -89,7 +104,15 @@ daily_job = dg.define_asset_job(
 defs = dg.Definitions(
     assets=[*load_assets, flowmart_dbt_models],
     jobs=[daily_job],
-    schedules=[dg.ScheduleDefinition(job=daily_job, cron_schedule="0 5 * * *", execution_timezone="UTC")],
+    schedules=[
+        # Monday to Saturday: incremental, the data tests read the changed rows of the big models
+        dg.ScheduleDefinition(name="flowmart_daily_schedule", job=daily_job, cron_schedule="0 5 * * 1-6",
+                              execution_timezone="UTC"),
+        # Sunday: the same job, every data test reads every row
+        dg.ScheduleDefinition(name="flowmart_weekly_all_tests_schedule", job=daily_job,
+                              cron_schedule="0 5 * * 0", execution_timezone="UTC",
+                              tags={TEST_SCOPE_TAG: "all"}),
+    ],
     resources={
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
         "dlt": DagsterDltResource(),

@@ -168,14 +168,108 @@ def dbt_invoke(command: str, target: str, extra: list[str] | None = None) -> Any
     return dbtRunner().invoke(dbt_args(command, target, extra))
 
 
+# The org config tables the models map the tracker's history with: a change in them changes past rows too.
+RULE_TABLES = ("value_streams", "teams", "jira_ownership_rules", "issue_type_roles", "flow_item_type_rules",
+               "status_mappings", "canceled_resolutions")
+STATE_SCHEMA = "flowmart_state"
+
+
+def org_rules_fingerprint(target: str) -> str | None:
+    """SHA-256 of the landed org rules (raw_org), or None before the first org load."""
+    import hashlib
+
+    from orchestration.warehouse import Warehouse
+
+    with Warehouse(target) as warehouse:
+        present = {table for _schema, table in warehouse.tables("raw_org")}
+        if "teams" not in present:
+            return None
+        parts = []
+        for table in RULE_TABLES:
+            if table not in present:
+                continue
+            columns = [c for c in warehouse.columns("raw_org", table) if not c.startswith("_dlt")]
+            rows = warehouse.rows(f'select {", ".join(columns)} from raw_org."{table}"')
+            parts.append([table, columns, sorted(repr(row) for row in rows)])
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
+def built_rules_fingerprint(target: str) -> str | None:
+    """The org rules fingerprint the warehouse was last built with (None: never recorded)."""
+    from orchestration.warehouse import Warehouse
+
+    with Warehouse(target) as warehouse:
+        if not warehouse.exists(STATE_SCHEMA, "build_state"):
+            return None
+        return warehouse.scalar(f"select value from {STATE_SCHEMA}.build_state where name = 'org_rules_fingerprint'")
+
+
+def record_rules_fingerprint(target: str, fingerprint: str) -> None:
+    from orchestration.warehouse import Warehouse
+
+    with Warehouse(target) as warehouse:
+        warehouse.rows(f"create schema if not exists {STATE_SCHEMA}")
+        warehouse.rows(f"create table if not exists {STATE_SCHEMA}.build_state (name text, value text)")
+        warehouse.rows(f"delete from {STATE_SCHEMA}.build_state where name = 'org_rules_fingerprint'")
+        marker = "?" if warehouse.target == "duckdb" else "%s"
+        warehouse.rows(f"insert into {STATE_SCHEMA}.build_state values ('org_rules_fingerprint', {marker})",
+                       [fingerprint])
+
+
+def rules_changed_since_last_build(target: str) -> tuple[bool, str | None]:
+    """(whether the org rules differ from those of the last build, the current fingerprint). The
+    incremental models only remap the items that change, so a rule change needs a full refresh."""
+    try:
+        current = org_rules_fingerprint(target)
+        previous = built_rules_fingerprint(target)
+    except Exception:  # no warehouse yet, or the server is not up: dbt will say so
+        return False, None
+    return bool(current and previous and current != previous), current
+
+
+def test_scope(target: str, full_refresh: bool = False) -> str:
+    """The data tests' scope (macros/flowmart_test_scope.sql): 'changed' for an incremental run on a warehouse
+    whose flow marts are built (the big models' tests then read the rows of recently updated items), 'all'
+    for the first build and any full refresh."""
+    if full_refresh:
+        return "all"
+    from orchestration.warehouse import Warehouse
+
+    try:
+        with Warehouse(target) as warehouse:
+            return "changed" if warehouse.exists("marts", "completed_work_items") else "all"
+    except Exception:  # no warehouse yet (first run), or the server is not up: dbt will say so
+        return "all"
+
+
 def dbt_build(target: str, select: list[str] | None = None, full_refresh: bool = False,
-              extra_args: list[str] | None = None) -> dict[str, int]:
+              extra_args: list[str] | None = None, *, unit_tests: bool = True,
+              all_tests: bool = False) -> dict[str, int]:
+    """`dbt build`. Unit tests check the models' logic, not the data: the daily runs leave them out
+    (unit_tests=False), CI runs them. all_tests=False lets an incremental run test the changed rows only."""
     extra = list(extra_args or [])
     if select:
         extra += ["--select", *select]
     if full_refresh:
         extra.append("--full-refresh")
-    result = dbt_invoke("build", target, extra)
+    if not unit_tests:
+        extra += ["--exclude-resource-type", "unit_test"]
+    changed, fingerprint = rules_changed_since_last_build(target) if not select else (False, None)
+    if changed and not full_refresh:
+        log.warning("the org config's teams, ownership, type or status rules changed since the last build: "
+                    "rebuilding every model from the full history (--full-refresh)")
+        full_refresh = True
+        extra.append("--full-refresh")
+    scope = "all" if all_tests else test_scope(target, full_refresh)
+    previous_scope = os.environ.get("FLOWMART_TEST_SCOPE")
+    os.environ["FLOWMART_TEST_SCOPE"] = scope
+    try:
+        result = dbt_invoke("build", target, extra)
+    finally:
+        if previous_scope is None:
+            os.environ.pop("FLOWMART_TEST_SCOPE", None)
+        else:
+            os.environ["FLOWMART_TEST_SCOPE"] = previous_scope
     counts = {"models": 0, "tests_passed": 0, "tests_warned": 0, "tests_failed": 0, "errors": 0}
     for r in getattr(result.result, "results", None) or []:
         kind = r.node.resource_type
@@ -190,6 +284,10 @@ def dbt_build(target: str, select: list[str] | None = None, full_refresh: bool =
     if result.exception is not None:
         raise RuntimeError(f"dbt build could not run: {result.exception}")
     counts["success"] = int(bool(result.success))
+    counts["test_scope"] = scope
+    counts["rules_changed"] = int(changed)
+    if result.success and fingerprint:
+        record_rules_fingerprint(target, fingerprint)
     return counts
 
 

@@ -1,4 +1,4 @@
-"""Read-only SQL on the warehouse (DuckDB file or PostgreSQL), for the run summary and the tests."""
+"""SQL on the warehouse (DuckDB file or PostgreSQL) outside dbt: the run summary, the build state, the tests."""
 
 from __future__ import annotations
 
@@ -40,6 +40,12 @@ class Warehouse:
         sql = ("select table_schema, table_name from information_schema.tables "
                f"where table_schema like {placeholder} order by 1, 2")
         return [(s, t) for s, t in self.rows(sql, [schema_prefix + "%"])]
+
+    def columns(self, schema: str, table: str) -> list[str]:
+        placeholder = "?" if self.target == "duckdb" else "%s"
+        sql = ("select column_name from information_schema.columns "
+               f"where table_schema = {placeholder} and table_name = {placeholder} order by ordinal_position")
+        return [c for (c,) in self.rows(sql, [schema, table])]
 
     def exists(self, schema: str, table: str) -> bool:
         return (schema, table) in set(self.tables(schema))

@@ -58,7 +58,7 @@ def _dbt(tmp: Path, now: datetime, *args: str) -> None:
 
 
 def _flow_model_names() -> set[str]:
-    folders = [DBT_PROJECT_DIR / "models" / d for d in ("intermediate/flow", "marts/flow")]
+    folders = [DBT_PROJECT_DIR / "models" / d for d in ("intermediate/core", "intermediate/flow", "marts/flow")]
     return {p.stem for folder in folders for p in folder.glob("*.sql")}
 
 
@@ -241,3 +241,41 @@ def test_no_name_or_email_of_the_sample_people_reaches_the_flow_tables(flow_ware
     values = "\n".join(v for rows in tables for row in rows for v in row if isinstance(v, str))
     assert people and values
     assert not [p for p in people if p in values]
+
+
+def _unique_test_status(tmp: Path, path: Path) -> str:
+    """Run the data tests of int_status_periods_classified; the status of its uniqueness test."""
+    common = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(PROJECT_ROOT), "--target", "duckdb",
+              "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs"), "--quiet"]
+    result = dbtRunner(manifest=_PARSED["manifest"]).invoke(
+        ["test", "--select", "int_status_periods_classified", "--exclude-resource-type", "unit_test", *common])
+    statuses = {r.node.name: str(r.status) for r in result.result}
+    return next(status for name, status in statuses.items() if name.startswith("unique_int_status_periods"))
+
+
+def test_daily_runs_test_the_changed_rows_and_a_full_test_run_every_row(flow_warehouse, tmp_path, monkeypatch):
+    """With FLOWMART_TEST_SCOPE=changed, the data tests of a big model read the rows of items updated
+    within the test window: a duplicate planted on an item updated long ago is left to the weekly run
+    (scope all), one on a recently updated item fails the daily run too."""
+    path = flow_warehouse.path
+    monkeypatch.setenv("FLOWMART_DUCKDB_PATH", str(path))
+    periods = "intermediate.int_status_periods_classified"
+    old_item, new_item = _query(path, f"""
+        select (select issue_id from {periods} order by item_updated_at limit 1),
+               (select issue_id from {periods} order by item_updated_at desc limit 1)""")[0]
+    try:
+        _query(path, f"insert into {periods} select * from {periods} where issue_id = '{old_item}' "
+                     "and period_index = 0")
+        monkeypatch.setenv("FLOWMART_TEST_SCOPE", "changed")
+        assert _unique_test_status(tmp_path, path) == "pass"
+        monkeypatch.setenv("FLOWMART_TEST_SCOPE", "all")
+        assert _unique_test_status(tmp_path, path) == "fail"
+        _query(path, f"insert into {periods} select * from {periods} where issue_id = '{new_item}' "
+                     "and period_index = 0")
+        monkeypatch.setenv("FLOWMART_TEST_SCOPE", "changed")
+        assert _unique_test_status(tmp_path, path) == "fail"
+    finally:  # put the table back as the build left it
+        _query(path, f"""
+            create or replace temp table kept as select distinct * from {periods};
+            delete from {periods};
+            insert into {periods} select * from kept""")

@@ -15,13 +15,14 @@ pytestmark = pytest.mark.slow
 FLOWMART = str(Path(sys.executable).with_name("flowmart"))
 
 
-def _run(tmp: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _run(tmp: Path, *args: str, env: dict[str, str] | None = None,
+         command: str = "run") -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("SOURCES__")}
     environment |= {"FLOWMART_DUCKDB_PATH": str(tmp / "warehouse" / "flowmart.duckdb"),
                     "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"} | (env or {})
     environment.pop("FLOWMART_PIPELINES_DIR", None)
     # the sample ends today (its default), so the summary's last complete month has data
-    return subprocess.run([FLOWMART, "run", *args], cwd=tmp, env=environment,
+    return subprocess.run([FLOWMART, command, *args], cwd=tmp, env=environment,
                           capture_output=True, text=True, timeout=900)
 
 
@@ -87,16 +88,68 @@ def test_a_second_run_gives_the_same_row_counts(sample_run):
     assert _counts(tmp / "warehouse" / "flowmart.duckdb") == before
 
 
+def test_a_change_of_the_org_rules_rebuilds_the_history(sample_run):
+    """The incremental models remap only the items that change; when the org config's rules change, the
+    next run rebuilds every model, so past items move to their new team too."""
+    import yaml
+
+    tmp, first = sample_run
+    assert first.returncode == 0
+    org_file = tmp / "warehouse" / "sample" / "org.yml"
+    config = yaml.safe_load(org_file.read_text())
+    rule = config["ownership"]["jira"][0]
+    old_team = rule["team"]
+    new_team = next(t["name"] for t in config["teams"] if t["name"] != old_team)
+    rule["team"] = new_team
+    org_file.write_text(yaml.safe_dump(config, sort_keys=False))
+    result = _run(tmp)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "rules changed since the last build" in result.stderr + result.stdout
+    conn = duckdb.connect(str(tmp / "warehouse" / "flowmart.duckdb"), read_only=True)
+    teams = dict(conn.execute("select team, count(*) from marts.completed_work_items where project_key = ? "
+                              "group by team", [rule["project"]]).fetchall())
+    conn.close()
+    assert old_team not in teams and teams.get(new_team, 0) > 50, teams
+
+
 @pytest.mark.postgres
 def test_the_same_run_builds_and_tests_on_postgresql(postgres, tmp_path):
-    result = _run(tmp_path, "--target", "postgres", "--scale", "0.2", env=postgres.env())
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    """First run, then a second (incremental) run and dbt's unit tests, all on PostgreSQL."""
     import psycopg2
 
-    conn = psycopg2.connect(host="127.0.0.1", port=postgres.port, user="postgres", password="flowmart",
-                            dbname="flowmart")
-    with conn.cursor() as cur:
-        cur.execute("select count(distinct team), sum(items_completed) from marts.team_weekly_throughput")
-        teams, completed = cur.fetchone()
-    conn.close()
-    assert teams == 8 and completed > 100
+    def marts() -> tuple:
+        conn = psycopg2.connect(host="127.0.0.1", port=postgres.port, user="postgres", password="flowmart",
+                                dbname="flowmart")
+        with conn.cursor() as cur:
+            cur.execute("select count(distinct team), sum(items_completed) from marts.team_weekly_throughput")
+            teams, completed = cur.fetchone()
+            cur.execute("select count(*), sum(flow_time_hours) from marts.completed_work_items")
+            flow = cur.fetchone()
+            cur.execute("select count(*), sum(wait_hours) from marts.flow_waiting_time_by_status")
+            waits = cur.fetchone()
+        conn.close()
+        return teams, completed, flow, waits
+
+    first = _run(tmp_path, "--target", "postgres", "--scale", "0.2", env=postgres.env())
+    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-4000:]
+    teams, completed, flow, waits = marts()
+    assert teams == 8 and completed > 100 and flow[0] > 100 and waits[0] > 100
+
+    # the incremental models take their incremental path; the big models' tests read the changed rows
+    second = _run(tmp_path, "--target", "postgres", "--scale", "0.2", env=postgres.env())
+    assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-4000:]
+    assert "rows of items updated in the last 7 days" in second.stdout
+    again = marts()
+    assert again[:2] == (teams, completed) and again[2][0] == flow[0] and again[3][0] == waits[0]
+    assert abs(again[2][1] - flow[1]) < 1e-6 * flow[1] and abs(again[3][1] - waits[1]) < 1e-6 * waits[1]
+
+    # dbt's unit tests (model logic), on PostgreSQL: the daily runs leave them out
+    environment = os.environ | postgres.env() | {"FLOWMART_TARGET": "postgres"}
+    root = Path(__file__).resolve().parent.parent
+    unit = subprocess.run([str(Path(sys.executable).with_name("dbt")), "test", "--select", "test_type:unit",
+                           "--target", "postgres", "--project-dir", str(root / "dbt_project"),
+                           "--profiles-dir", str(root), "--target-path", str(tmp_path / "target")],
+                          env=environment, capture_output=True, text=True, timeout=600)
+    assert unit.returncode == 0, unit.stdout[-4000:] + unit.stderr[-4000:]
+    done = unit.stdout[unit.stdout.index("Done. PASS="):]
+    assert int(done.split("PASS=")[1].split()[0]) >= 15 and "ERROR=0" in done, done

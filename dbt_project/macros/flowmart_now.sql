@@ -1,8 +1,11 @@
-{#- The reporting clock as a naive UTC timestamp: var('flowmart_now') when set (unit tests pin it),
-    else the current time. Every "now" in the models goes through this macro. -#}
+{#- The reporting clock as a naive UTC timestamp: var('flowmart_now') when set (unit tests pin it), else the
+    environment variable FLOWMART_NOW (a UTC 'YYYY-MM-DD HH:MM:SS', to rebuild "as of" an instant without
+    invalidating dbt's partial parse), else the current time. Every "now" in the models goes through this
+    macro. -#}
 {% macro flowmart_now() -%}
-    {%- if var('flowmart_now', none) -%}
-        cast('{{ var("flowmart_now") }}' as {{ dbt.type_timestamp() }})
+    {%- set pinned = var('flowmart_now', none) or env_var('FLOWMART_NOW', '') -%}
+    {%- if pinned -%}
+        cast('{{ pinned }}' as {{ dbt.type_timestamp() }})
     {%- else -%}
         {{ flowmart_utc('current_timestamp') }}
     {%- endif -%}

@@ -1,11 +1,11 @@
 -- Flow time = active time + wait time for every completed item, and both agree with the status history:
 -- the status periods between work start and work end add up to the flow time, the active ones to the
--- active time (tolerance 0.001 h for floating-point sums).
+-- active time (tolerance 0.001 h for floating-point sums). Daily runs check the changed items (flowmart_test_scope).
 with
 
 completed as (
 
-    select * from {{ ref('completed_work_items') }}
+    select * from {{ flowmart_changed_rows(ref('completed_work_items'), 'last_updated_at') }} as completed_items
 
 ),
 

@@ -1,31 +1,49 @@
--- Every (project, status) seen in the data with its flow state: the project's own mapping first, then
--- the '*' mapping, else the Jira status-category fallback (new -> backlog, indeterminate -> active,
--- done -> done). `is_mapped = false` marks a fallback; a warning test reports them. Canceled is decided
--- per item from its resolution, not here.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['project_key', 'status_id'],
+        on_schema_change='fail',
+    )
+}}
+
+-- Every (project, status) seen in the data with its flow state: the project's own mapping first, then the
+-- '*' mapping, else the Jira status-category fallback (new -> backlog, indeterminate -> active, done ->
+-- done). `is_mapped = false` marks a fallback; a warning test reports them. Canceled is decided per item
+-- from its resolution, not here.
+-- Incremental: the statuses seen so far are kept (`seen_status_name`, `last_seen_updated_at`); a run adds
+-- those of the issues updated since and maps every one again, so a mapping change applies at once.
 with
 
 issues as (
-    select issue_id, project_key, status_id, status from {{ ref('stg_jira__issues') }}
+    select issue_id, project_key, status_id, status, updated_at from {{ ref('stg_jira__issues') }}
+    {% if is_incremental() -%}
+    where {{ flowmart_changed_since_last_run('updated_at', this, 'last_seen_updated_at') }}
+    {%- endif %}
 ),
 
 status_changes as (
-    select issue_id, from_value, from_string, to_value, to_string
-    from {{ ref('stg_jira__changelog_items') }}
+    select changelog_items.issue_id, from_value, from_string, to_value, to_string
+    from {{ ref('stg_jira__changelog_items') }} as changelog_items
     where field = 'status'
 ),
 
 seen as (
-    select project_key, status_id, status as status_name from issues
+    select project_key, status_id, status as status_name, updated_at from issues
     union all
-    select issues.project_key, status_changes.from_value, status_changes.from_string
+    select issues.project_key, status_changes.from_value, status_changes.from_string, issues.updated_at
     from status_changes inner join issues on issues.issue_id = status_changes.issue_id
     union all
-    select issues.project_key, status_changes.to_value, status_changes.to_string
+    select issues.project_key, status_changes.to_value, status_changes.to_string, issues.updated_at
     from status_changes inner join issues on issues.issue_id = status_changes.issue_id
+    {% if is_incremental() -%}
+    union all
+    select project_key, status_id, seen_status_name, last_seen_updated_at from {{ this }}
+    {%- endif %}
 ),
 
 distinct_seen as (
-    select project_key, status_id, max(status_name) as status_name
+    select project_key, status_id, max(status_name) as status_name, max(updated_at) as last_seen_updated_at
     from seen
     where status_id is not null
     group by project_key, status_id
@@ -54,7 +72,9 @@ final as (
                 else 'active'
             end
         ) as flow_state,
-        (project_mapping.flow_state is not null or any_project_mapping.flow_state is not null) as is_mapped
+        (project_mapping.flow_state is not null or any_project_mapping.flow_state is not null) as is_mapped,
+        distinct_seen.status_name as seen_status_name,
+        distinct_seen.last_seen_updated_at
     from distinct_seen
     left join catalogue on catalogue.status_id = distinct_seen.status_id
     left join mappings as project_mapping

@@ -1,11 +1,30 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='issue_id',
+        on_schema_change='fail',
+        meta={'flowmart_changed_columns': ['updated_at']},
+        post_hook=["{{ flowmart_delete_issues_no_longer_live(this) }}"],
+    )
+}}
+
 -- Every live (not deleted) issue with its role, flow item type, team and value stream.
 -- Team: the first ownership rule (lowest rule_order) whose criteria all match; null when none does.
 -- Flow item type: a label rule wins over an issue-type rule, which wins over the default; epics and
 -- initiatives have none.
+-- Incremental: a run recomputes the issues updated since the last one (a label, component, type or team
+-- field change updates the issue); the post-hook drops the issues deleted since. A change of the org
+-- config's rules needs a full refresh, which `flowmart run` and the Dagster job do by themselves.
 with
 
 issues as (
-    select * from {{ ref('stg_jira__issues') }} where not is_deleted
+    select * from {{ ref('stg_jira__issues') }}
+    where
+        not is_deleted
+        {% if is_incremental() -%}
+        and {{ flowmart_changed_since_last_run('updated_at', this, 'updated_at') }}
+        {%- endif %}
 ),
 
 labels as (

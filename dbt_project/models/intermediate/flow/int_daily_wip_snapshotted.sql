@@ -4,6 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key=['issue_id', 'snapshot_date'],
         on_schema_change='fail',
+        meta={'flowmart_changed_columns': ['item_updated_at', 'snapshot_date']},
         post_hook=["{{ flowmart_delete_stale_wip_days(this) }}"],
     )
 }}

@@ -170,12 +170,12 @@ canceled_stats as (
 
 ),
 
-daily_load as (
+-- WIP per team and day first (one pass over the snapshot), then per scope
+team_daily_load as (
 
     select
-        scope_kinds.scope_kind,
-        case when scope_kinds.scope_kind = 'team' then wip_days.team else wip_days.value_stream end
-            as scope_name,
+        wip_days.team,
+        wip_days.value_stream,
         wip_days.snapshot_date,
         count(*) as flow_load,
         {% for t in flow_item_types -%}
@@ -183,6 +183,23 @@ daily_load as (
         {% endfor %}
 
     from wip_days
+    group by 1, 2, 3
+
+),
+
+daily_load as (
+
+    select
+        scope_kinds.scope_kind,
+        case when scope_kinds.scope_kind = 'team' then team_daily_load.team
+            else team_daily_load.value_stream end as scope_name,
+        team_daily_load.snapshot_date,
+        sum(team_daily_load.flow_load) as flow_load,
+        {% for t in flow_item_types -%}
+        sum(team_daily_load.flow_load_{{ t }}) as flow_load_{{ t }}{% if not loop.last %},{% endif %}
+        {% endfor %}
+
+    from team_daily_load
     cross join scope_kinds
 
     group by 1, 2, 3

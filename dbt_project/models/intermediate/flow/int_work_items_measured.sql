@@ -4,6 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key='issue_id',
         on_schema_change='fail',
+        meta={'flowmart_changed_columns': ['item_updated_at']},
         post_hook=["{{ flowmart_delete_issues_out_of_scope(this) }}"],
     )
 }}

@@ -1,10 +1,27 @@
-{#- One row per completed work item (ended done, not canceled) of a known team, with its flow figures. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='issue_id',
+        on_schema_change='fail',
+        meta={'flowmart_changed_columns': ['last_updated_at']},
+        post_hook=["{{ flowmart_delete_items_no_longer_completed(this) }}"],
+    )
+}}
+
+{#- One row per completed work item (ended done, not canceled) of a known team, with its flow figures.
+    Incremental: a run rewrites the items updated since the last one; the post-hook drops the items that
+    are no longer completed (reopened, canceled, deleted, out of scope). -#}
 with
 
 work_items as (
 
     select * from {{ ref('int_work_items_measured') }}
-    where is_completed
+    where
+        is_completed
+        {% if is_incremental() -%}
+        and {{ flowmart_changed_since_last_run('item_updated_at', this, 'last_updated_at') }}
+        {%- endif %}
 
 ),
 
@@ -41,7 +58,8 @@ select
         case when work_items.is_started and work_items.flow_time_hours > 0
             then 100.0 * work_items.active_time_hours / work_items.flow_time_hours end
         as double precision
-    ) as flow_efficiency_pct
+    ) as flow_efficiency_pct,
+    work_items.item_updated_at as last_updated_at
 
 from work_items
 inner join teams

@@ -1,25 +1,13 @@
 {#- Where work waits (the bottleneck view): per team, period (week / month / quarter) and status, the time
     the items completed in the period spent in that status while it counted as waiting — between work
     start and work end, in any state but active (waiting statuses, and also backlog or done when the
-    item went back or was reopened). -#}
+    item went back or was reopened). Rolled up from int_flow_waits_daily (incremental), so a daily run
+    reads a million day rows instead of joining every completed item with its status periods. -#}
 with
 
-work_items as (
+daily as (
 
-    select * from {{ ref('int_work_items_measured') }}
-    where is_completed and is_started
-
-),
-
-status_periods as (
-
-    select * from {{ ref('int_status_periods_classified') }}
-
-),
-
-teams as (
-
-    select * from {{ ref('stg_org__teams') }}
+    select * from {{ ref('int_flow_waits_daily') }}
 
 ),
 
@@ -33,61 +21,20 @@ grains as (
 
 ),
 
-completed as (
-
-    select
-        work_items.issue_id,
-        work_items.team,
-        teams.value_stream,
-        work_items.work_started_at,
-        work_items.work_ended_at,
-        cast(work_items.completed_at as date) as completed_date,
-        work_items.flow_time_hours,
-        work_items.wait_time_hours
-
-    from work_items
-    inner join teams
-        on work_items.team = teams.team
-
-),
-
--- per team and day of completion first (an item completes on one day, so counts add up over days)
+-- the day rows: a null status_name holds the day's totals, the others the waits per status
 daily_totals as (
 
-    select
-        team,
-        completed_date,
-        count(*) as items_completed,
-        sum(flow_time_hours) as flow_time_hours,
-        sum(wait_time_hours) as wait_time_hours
-
-    from completed
-    group by 1, 2
+    select team, completed_date, items_completed, flow_time_hours, wait_hours as wait_time_hours
+    from daily
+    where status_name is null
 
 ),
 
 daily_waits as (
 
-    select
-        completed.team,
-        completed.value_stream,
-        completed.completed_date,
-        status_periods.status_name,
-        -- the state the status is mapped to: waiting, or backlog/done when the item went back or reopened
-        min(status_periods.flow_state) as flow_state,
-        count(distinct completed.issue_id) as items_waited,
-        sum(status_periods.duration_hours) as wait_hours
-
-    from completed
-    inner join status_periods
-        on completed.issue_id = status_periods.issue_id
-
-    where
-        status_periods.flow_state <> 'active'
-        and status_periods.started_at >= completed.work_started_at
-        and status_periods.started_at < completed.work_ended_at
-
-    group by 1, 2, 3, 4
+    select team, value_stream, completed_date, status_name, flow_state, items_waited, wait_hours
+    from daily
+    where status_name is not null
 
 ),
 
@@ -108,20 +55,31 @@ team_totals as (
 
 ),
 
+daily_waits_by_grain as (
+
+    select
+        daily_waits.*,
+        grains.grain,
+        {{ flowmart_period_start('grains.grain', 'daily_waits.completed_date') }} as period_start
+
+    from daily_waits
+    cross join grains
+
+),
+
 by_status as (
 
     select
         daily_waits.team,
         daily_waits.value_stream,
-        grains.grain,
-        {{ flowmart_period_start('grains.grain', 'daily_waits.completed_date') }} as period_start,
+        daily_waits.grain,
+        daily_waits.period_start,
         daily_waits.status_name,
         min(daily_waits.flow_state) as flow_state,
         sum(daily_waits.items_waited) as items_waited,
         sum(daily_waits.wait_hours) as wait_hours
 
-    from daily_waits
-    cross join grains
+    from daily_waits_by_grain as daily_waits
 
     group by 1, 2, 3, 4, 5
 

@@ -1,0 +1,194 @@
+"""Benchmark: `dbt build` of the flow models, full and incremental after one day of tracker work.
+
+    .venv/bin/python -m benchmarks.flow_build --scale 50 [--workdir /tmp/flowmart-flow] [--transitions 6000]
+
+1. The sample organisation at that scale (generated once into the workdir), its org config and Jira
+   issues loaded over HTTP from the local API server into a fresh DuckDB file (kept, and reused by the
+   next run of the benchmark).
+2. Full build of the flow models and everything they read (`--full-refresh`), clock at the day after the
+   sample's last day, 00:00 UTC (FLOWMART_NOW).
+3. One day of work in the tracker: `--transitions` open items each move one status forward during that
+   day, through the sample server's store; then an incremental Jira load.
+4. Incremental build, clock one day later (data tests of the big models on the changed rows, as the
+   daily runs do); a second incremental build with nothing new (the fixed cost of a run); then a full
+   refresh at the same clock, and every flow table of the incremental result compared with it.
+
+Unit tests are left out, as in the daily runs. Prints wall time, dbt's own elapsed time and the summed
+execution time of models and tests for each build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DBT = str(Path(sys.executable).with_name("dbt"))
+SELECT = ["+path:models/intermediate/flow", "+path:models/marts/flow"]
+FLOW_FOLDERS = ("intermediate/core", "intermediate/flow", "marts/flow")
+NEXT_STATUS = {"Backlog": "To Do", "To Do": "In Progress", "In Progress": "In Review",
+               "In Review": "Ready for QA", "Ready for QA": "In QA", "In QA": "Ready for Release",
+               "Ready for Release": "Done", "Blocked": "In Progress"}
+
+
+def dbt_build(work: Path, label: str, now: datetime, *args: str, scope: str = "all") -> dict[str, float]:
+    env = os.environ | {"FLOWMART_NOW": f"{now:%Y-%m-%d %H:%M:%S}", "FLOWMART_TEST_SCOPE": scope}
+    command = [DBT, "build", "--select", *SELECT, "--indirect-selection", "cautious",
+               "--exclude-resource-type", "unit_test", "--profiles-dir", str(ROOT),
+               "--target-path", str(work / "target"), "--log-path", str(work / "logs"), *args]
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT / "dbt_project", env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    (work / f"dbt-{label}.log").write_text(done.stdout + done.stderr)
+    if done.returncode != 0:
+        raise SystemExit(f"dbt build ({label}) failed, see {work / f'dbt-{label}.log'}")
+    results = json.loads((work / "target" / "run_results.json").read_text())
+    shutil.copy(work / "target" / "run_results.json", work / f"run_results-{label}.json")
+
+    def summed(kind: str) -> float:
+        return sum(r["execution_time"] for r in results["results"] if r["unique_id"].startswith(kind + "."))
+
+    figures = {"wall": wall, "elapsed": results["elapsed_time"], "models": summed("model"),
+               "tests": summed("test"), "nodes": len(results["results"])}
+    print(f"{label:<22} wall {wall:6.1f} s   dbt elapsed {figures['elapsed']:6.1f} s   "
+          f"Σ models {figures['models']:6.1f} s   Σ tests {figures['tests']:6.1f} s   "
+          f"({figures['nodes']} nodes)", flush=True)
+    return figures
+
+
+def one_day_of_work(sample: Path, day: datetime, transitions: int) -> None:
+    """Move `transitions` open items one status forward during `day`, then load Jira incrementally."""
+    from pipelines import jira
+    from pipelines.orgconfig import load_org_config
+    from pipelines.sample.server import SampleApiServer
+
+    config = load_org_config(sample / "org.yml")
+    with SampleApiServer(sample) as server:
+        os.environ.update(SOURCES__JIRA__BASE_URL=server.url, SOURCES__JIRA__EMAIL="bench@acme.example",
+                          SOURCES__JIRA__API_TOKEN="token")
+        picked = []
+        with (sample / "jira" / "issues.jsonl").open() as f:
+            for line in f:
+                issue = json.loads(line)
+                fields = issue["fields"]
+                if fields["status"]["name"] in NEXT_STATUS and fields["issuetype"]["name"] not in (
+                        "Epic", "Initiative"):
+                    picked.append((issue["key"], fields["status"]["name"]))
+                    if len(picked) == transitions:
+                        break
+        step = timedelta(seconds=(20 * 3600) // max(len(picked), 1))
+        for i, (key, status) in enumerate(picked):
+            server.apis["jira"].transition(key, NEXT_STATUS[status], at=day + timedelta(hours=2) + i * step)
+        started = time.perf_counter()
+        jira.load(config, sample)
+        print(f"one day of work: {len(picked):,} transitions, incremental Jira load "
+              f"{time.perf_counter() - started:.1f} s", flush=True)
+
+
+def flow_tables(path: Path) -> dict[str, list[tuple]]:
+    import duckdb
+
+    names = {p.stem for folder in FLOW_FOLDERS for p in (ROOT / "dbt_project" / "models" / folder).glob("*.sql")}
+    conn = duckdb.connect(str(path), read_only=True)
+    try:
+        tables = {}
+        for schema, name in conn.execute("select table_schema, table_name from information_schema.tables "
+                                         "where table_schema in ('intermediate', 'marts')").fetchall():
+            if name in names:
+                rows = conn.execute(f'select * from "{schema}"."{name}"').fetchall()
+                tables[name] = sorted(rows, key=lambda r: repr([v for v in r if not isinstance(v, float)]))
+        return tables
+    finally:
+        conn.close()
+
+
+def same(left: list[tuple], right: list[tuple]) -> bool:
+    """Row by row; floats to 1e-9 relative (parallel sums depend on the order of addition)."""
+    return len(left) == len(right) and all(
+        math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9) if isinstance(x, float) and isinstance(y, float) else x == y
+        for a, b in zip(left, right, strict=True) for x, y in zip(a, b, strict=True))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", type=float, default=50)
+    parser.add_argument("--workdir", default="/tmp/flowmart-flow")
+    parser.add_argument("--anchor", default=(date.today() - timedelta(days=1)).isoformat(),
+                        help="the sample's last day (default: yesterday)")
+    parser.add_argument("--transitions", type=int, default=6000)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    work = Path(args.workdir)
+    anchor = date.fromisoformat(args.anchor)
+    sample = work / f"sample-{args.scale}-{anchor}"
+    loaded = work / f"loaded-{args.scale}-{anchor}"
+    warehouse = work / "warehouse.duckdb"
+    os.environ.setdefault("FLOWMART__PSEUDONYM_SALT", "benchmark")
+    os.environ["FLOWMART_DUCKDB_PATH"] = str(warehouse)
+    os.environ["FLOWMART_PIPELINES_DIR"] = str(work / "pipelines")
+    os.environ["FLOWMART_TARGET"] = "duckdb"
+    sys.path.insert(0, str(ROOT))
+
+    from pipelines.sample.generate import generate_sample
+
+    if not (sample / "org.yml").exists():
+        started = time.perf_counter()
+        generate_sample(sample, scale=args.scale, anchor=anchor)
+        print(f"sample at scale {args.scale} generated in {time.perf_counter() - started:.0f} s", flush=True)
+    if not (loaded / "warehouse.duckdb").exists():
+        from pipelines import jira, org
+        from pipelines.orgconfig import load_org_config
+        from pipelines.sample.server import SampleApiServer
+
+        shutil.rmtree(work / "pipelines", ignore_errors=True)
+        warehouse.unlink(missing_ok=True)
+        config = load_org_config(sample / "org.yml")
+        started = time.perf_counter()
+        with SampleApiServer(sample) as server:
+            os.environ.update(SOURCES__JIRA__BASE_URL=server.url, SOURCES__JIRA__EMAIL="bench@acme.example",
+                              SOURCES__JIRA__API_TOKEN="token")
+            org.load(config, sample)
+            jira.load(config, sample)
+        print(f"org and Jira loaded in {time.perf_counter() - started:.0f} s", flush=True)
+        shutil.rmtree(loaded, ignore_errors=True)
+        loaded.mkdir(parents=True)
+        shutil.copy(warehouse, loaded / "warehouse.duckdb")
+        shutil.copytree(work / "pipelines", loaded / "pipelines")
+    # every run starts from the loaded raw data
+    Path(str(warehouse) + ".wal").unlink(missing_ok=True)
+    shutil.copy(loaded / "warehouse.duckdb", warehouse)
+    shutil.rmtree(work / "pipelines", ignore_errors=True)
+    shutil.copytree(loaded / "pipelines", work / "pipelines")
+
+    subprocess.run([DBT, "parse", "--profiles-dir", str(ROOT), "--target-path", str(work / "target"),
+                    "--log-path", str(work / "logs"), "--quiet"], cwd=ROOT / "dbt_project", check=True)
+    day_0 = datetime(anchor.year, anchor.month, anchor.day, tzinfo=UTC) + timedelta(days=1)
+    day_1 = day_0 + timedelta(days=1)
+    full = dbt_build(work, "full", day_0, "--full-refresh")
+    one_day_of_work(sample, day_0, args.transitions)
+    incremental = dbt_build(work, "incremental", day_1, scope="changed")
+    after_incremental = flow_tables(warehouse)
+    dbt_build(work, "incremental, no change", day_1, scope="changed")
+    dbt_build(work, "incremental, all tests", day_1, scope="all")
+    dbt_build(work, "full refresh", day_1, "--full-refresh")
+    after_refresh = flow_tables(warehouse)
+    differing = [name for name in after_refresh if not same(after_incremental.get(name, []), after_refresh[name])]
+    print(f"incremental / full: wall {incremental['wall'] / full['wall']:.0%}, dbt elapsed "
+          f"{incremental['elapsed'] / full['elapsed']:.0%}, Σ models {incremental['models'] / full['models']:.0%}")
+    print(f"{len(after_refresh)} flow tables compared with a full refresh at the same clock: "
+          + ("identical" if not differing else f"DIFFERENT: {differing}"))
+    if differing:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

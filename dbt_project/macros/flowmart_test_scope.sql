@@ -1,0 +1,53 @@
+{#- Test scope of the daily runs. Every generic data test has `where: "__changed__"` (dbt_project.yml). It
+    takes effect on the big models that name, in `meta: {flowmart_changed_columns: [...]}`, the instant of
+    an item's last update (or of a change), or the day a row is about. With var flowmart_test_scope (else
+    env FLOWMART_TEST_SCOPE) = 'changed' and no --full-refresh, such a test reads only the rows where one
+    of those columns lies within var flowmart_test_window_days (default 7) of its newest value: the rows a
+    daily incremental run rewrote (the items updated within flow_lookback_days of the last run), with
+    room for a few skipped runs. Otherwise ('all', the default; any full refresh) tests read every row.
+    The daily runs set 'changed' once the warehouse is built; the weekly run tests everything. Singular
+    tests use flowmart_changed_rows() the same way. -#}
+
+{#- dbt's hook for the `where` config of generic tests: the __changed__ placeholder becomes the test window
+    of the tested model (all rows when it names no flowmart_changed_columns); any other `where` works as in
+    dbt. -#}
+{% macro get_where_subquery(relation) -%}
+    {%- set where = config.get('where', '') -%}
+    {%- if where == '__changed__' -%}
+        {%- set tested = graph.nodes.get(model.attached_node) if model.attached_node else none -%}
+        {%- set columns = tested.config.meta.get('flowmart_changed_columns') if tested else none -%}
+        {%- if columns -%}
+            {%- do return(flowmart_changed_rows(relation, columns) ~ ' as dbt_subquery') -%}
+        {%- else -%}
+            {%- do return(relation) -%}
+        {%- endif -%}
+    {%- elif where -%}
+        {%- do return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') dbt_subquery') -%}
+    {%- else -%}
+        {%- do return(relation) -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- True when the tests of this invocation read only the changed rows. -#}
+{% macro flowmart_tests_changed_rows_only() -%}
+    {{ return(var('flowmart_test_scope', env_var('FLOWMART_TEST_SCOPE', 'all')) == 'changed'
+              and not flags.FULL_REFRESH) }}
+{%- endmacro %}
+
+{#- `relation` for a test: every row, or (see above) a subquery of the rows where one of `columns` (a name or
+    a list of names) lies within the test window of its newest value. Give it an alias. -#}
+{% macro flowmart_changed_rows(relation, columns) -%}
+    {%- set columns = [columns] if columns is string else columns -%}
+    {%- if flowmart_tests_changed_rows_only() -%}
+        (select * from {{ relation }} where
+        {%- for column in columns %}
+            {{ 'or ' if not loop.first }}{{ column }} >= (
+                select {{ dbt.dateadd('day', -1 * var('flowmart_test_window_days', 7), 'max(' ~ column ~ ')') }}
+                from {{ relation }}
+            )
+        {%- endfor %}
+        )
+    {%- else -%}
+        {{ relation }}
+    {%- endif -%}
+{%- endmacro %}
