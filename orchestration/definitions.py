@@ -52,19 +52,18 @@ class FlowmartDbtTranslator(DagsterDbtTranslator):
 )
 def flowmart_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     target = os.environ.get("FLOWMART_TARGET", "duckdb")
-    whole_graph = set(context.selected_asset_keys) == set(context.assets_def.keys)
-    # the incremental models remap only the items that change: new org rules need a full refresh
-    changed, fingerprint = runner.rules_changed_since_last_build(target) if whole_graph else (False, None)
-    if changed:
+    # new org rules force a full refresh (the incremental models remap only the items that change); the big
+    # models' data tests read the changed rows on a built warehouse, every row on the weekly run (tag
+    # flowmart/test_scope=all), on the first build and on a full refresh (macros/flowmart_test_scope.sql)
+    plan = runner.plan_build(target, whole_project=set(context.selected_asset_keys) == set(context.assets_def.keys),
+                             test_scope=context.run.tags.get(TEST_SCOPE_TAG))
+    if plan.rules_changed:
         context.log.warning("the org config's rules changed since the last build: full refresh")
-    # data tests of the big models read the changed rows on a built warehouse, every row on the weekly run
-    # (tag flowmart/test_scope=all), on the first build and on a full refresh (macros/flowmart_test_scope.sql)
-    scope = context.run.tags.get(TEST_SCOPE_TAG) or runner.test_scope(target, full_refresh=changed)
-    os.environ["FLOWMART_TEST_SCOPE"] = scope
-    context.log.info(f"data tests read {scope} rows of the big models")
-    yield from dbt.cli(["build", *(["--full-refresh"] if changed else [])], context=context).stream()
-    if fingerprint:
-        runner.record_rules_fingerprint(target, fingerprint)
+    context.log.info(f"data tests read {plan.test_scope} rows of the big models")
+    with runner.test_scope_env(plan.test_scope):
+        yield from dbt.cli(["build", *(["--full-refresh"] if plan.full_refresh else [])], context=context).stream()
+    if plan.fingerprint:
+        runner.record_rules_fingerprint(target, plan.fingerprint)
 
 
 class FlowmartDltTranslator(DagsterDltTranslator):

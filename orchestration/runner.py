@@ -174,34 +174,28 @@ RULE_TABLES = ("value_streams", "teams", "jira_ownership_rules", "issue_type_rol
 STATE_SCHEMA = "flowmart_state"
 
 
-def org_rules_fingerprint(target: str) -> str | None:
+def _org_rules_fingerprint(warehouse: Any) -> str | None:
     """SHA-256 of the landed org rules (raw_org), or None before the first org load."""
     import hashlib
 
-    from orchestration.warehouse import Warehouse
-
-    with Warehouse(target) as warehouse:
-        present = {table for _schema, table in warehouse.tables("raw_org")}
-        if "teams" not in present:
-            return None
-        parts = []
-        for table in RULE_TABLES:
-            if table not in present:
-                continue
-            columns = [c for c in warehouse.columns("raw_org", table) if not c.startswith("_dlt")]
-            rows = warehouse.rows(f'select {", ".join(columns)} from raw_org."{table}"')
-            parts.append([table, columns, sorted(repr(row) for row in rows)])
+    present = {table for _schema, table in warehouse.tables("raw_org")}
+    if "teams" not in present:
+        return None
+    parts = []
+    for table in RULE_TABLES:
+        if table not in present:
+            continue
+        columns = [c for c in warehouse.columns("raw_org", table) if not c.startswith("_dlt")]
+        rows = warehouse.rows(f'select {", ".join(columns)} from raw_org."{table}"')
+        parts.append([table, columns, sorted(repr(row) for row in rows)])
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
-def built_rules_fingerprint(target: str) -> str | None:
+def _built_rules_fingerprint(warehouse: Any) -> str | None:
     """The org rules fingerprint the warehouse was last built with (None: never recorded)."""
-    from orchestration.warehouse import Warehouse
-
-    with Warehouse(target) as warehouse:
-        if not warehouse.exists(STATE_SCHEMA, "build_state"):
-            return None
-        return warehouse.scalar(f"select value from {STATE_SCHEMA}.build_state where name = 'org_rules_fingerprint'")
+    if not warehouse.exists(STATE_SCHEMA, "build_state"):
+        return None
+    return warehouse.scalar(f"select value from {STATE_SCHEMA}.build_state where name = 'org_rules_fingerprint'")
 
 
 def record_rules_fingerprint(target: str, fingerprint: str) -> None:
@@ -211,35 +205,58 @@ def record_rules_fingerprint(target: str, fingerprint: str) -> None:
         warehouse.rows(f"create schema if not exists {STATE_SCHEMA}")
         warehouse.rows(f"create table if not exists {STATE_SCHEMA}.build_state (name text, value text)")
         warehouse.rows(f"delete from {STATE_SCHEMA}.build_state where name = 'org_rules_fingerprint'")
-        marker = "?" if warehouse.target == "duckdb" else "%s"
-        warehouse.rows(f"insert into {STATE_SCHEMA}.build_state values ('org_rules_fingerprint', {marker})",
-                       [fingerprint])
+        warehouse.rows(f"insert into {STATE_SCHEMA}.build_state values ('org_rules_fingerprint', "
+                       f"{warehouse.marker})", [fingerprint])
 
 
-def rules_changed_since_last_build(target: str) -> tuple[bool, str | None]:
-    """(whether the org rules differ from those of the last build, the current fingerprint). The
-    incremental models only remap the items that change, so a rule change needs a full refresh."""
-    try:
-        current = org_rules_fingerprint(target)
-        previous = built_rules_fingerprint(target)
-    except Exception:  # no warehouse yet, or the server is not up: dbt will say so
-        return False, None
-    return bool(current and previous and current != previous), current
+@dataclass
+class BuildPlan:
+    full_refresh: bool  # asked for, or forced by org rules that changed since the last build
+    rules_changed: bool
+    test_scope: str  # the data tests' scope (macros/flowmart_test_scope.sql): 'changed' or 'all'
+    fingerprint: str | None  # the org rules to record once the build succeeds
 
 
-def test_scope(target: str, full_refresh: bool = False) -> str:
-    """The data tests' scope (macros/flowmart_test_scope.sql): 'changed' for an incremental run on a warehouse
-    whose flow marts are built (the big models' tests then read the rows of recently updated items), 'all'
-    for the first build and any full refresh."""
-    if full_refresh:
-        return "all"
+def plan_build(target: str, *, full_refresh: bool = False, whole_project: bool = True,
+               test_scope: str | None = None) -> BuildPlan:
+    """One look at the warehouse before a build (the CLI's and the Dagster job's).
+    - The incremental models remap only the items that change, so org rules that differ from those of the
+      last build (of the whole project) force a full refresh.
+    - Unless `test_scope` is given: 'changed' for an incremental run on a warehouse whose flow marts are
+      built (the big models' tests then read the rows of recently updated items), 'all' for the first
+      build and any full refresh."""
     from orchestration.warehouse import Warehouse
 
+    fingerprint = built = None
+    marts_built = False
     try:
         with Warehouse(target) as warehouse:
-            return "changed" if warehouse.exists("marts", "completed_work_items") else "all"
+            if whole_project:
+                try:
+                    fingerprint, built = _org_rules_fingerprint(warehouse), _built_rules_fingerprint(warehouse)
+                except Exception:  # unreadable rules: no comparison (dbt reports what is wrong)
+                    fingerprint = built = None
+            marts_built = warehouse.exists("marts", "completed_work_items")
     except Exception:  # no warehouse yet (first run), or the server is not up: dbt will say so
-        return "all"
+        pass
+    changed = bool(fingerprint and built and fingerprint != built)
+    full = full_refresh or changed
+    scope = test_scope or ("changed" if marts_built and not full else "all")
+    return BuildPlan(full, changed, scope, fingerprint)
+
+
+@contextlib.contextmanager
+def test_scope_env(scope: str) -> Iterator[None]:
+    """FLOWMART_TEST_SCOPE for the dbt runs inside the block (in this process and its children)."""
+    previous = os.environ.get("FLOWMART_TEST_SCOPE")
+    os.environ["FLOWMART_TEST_SCOPE"] = scope
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("FLOWMART_TEST_SCOPE", None)
+        else:
+            os.environ["FLOWMART_TEST_SCOPE"] = previous
 
 
 def dbt_build(target: str, select: list[str] | None = None, full_refresh: bool = False,
@@ -247,29 +264,20 @@ def dbt_build(target: str, select: list[str] | None = None, full_refresh: bool =
               all_tests: bool = False) -> dict[str, int]:
     """`dbt build`. Unit tests check the models' logic, not the data: the daily runs leave them out
     (unit_tests=False), CI runs them. all_tests=False lets an incremental run test the changed rows only."""
+    plan = plan_build(target, full_refresh=full_refresh, whole_project=not select,
+                      test_scope="all" if all_tests else None)
+    if plan.rules_changed and not full_refresh:
+        log.warning("the org config's teams, ownership, type or status rules changed since the last build: "
+                    "rebuilding every model from the full history (--full-refresh)")
     extra = list(extra_args or [])
     if select:
         extra += ["--select", *select]
-    if full_refresh:
+    if plan.full_refresh:
         extra.append("--full-refresh")
     if not unit_tests:
         extra += ["--exclude-resource-type", "unit_test"]
-    changed, fingerprint = rules_changed_since_last_build(target) if not select else (False, None)
-    if changed and not full_refresh:
-        log.warning("the org config's teams, ownership, type or status rules changed since the last build: "
-                    "rebuilding every model from the full history (--full-refresh)")
-        full_refresh = True
-        extra.append("--full-refresh")
-    scope = "all" if all_tests else test_scope(target, full_refresh)
-    previous_scope = os.environ.get("FLOWMART_TEST_SCOPE")
-    os.environ["FLOWMART_TEST_SCOPE"] = scope
-    try:
+    with test_scope_env(plan.test_scope):
         result = dbt_invoke("build", target, extra)
-    finally:
-        if previous_scope is None:
-            os.environ.pop("FLOWMART_TEST_SCOPE", None)
-        else:
-            os.environ["FLOWMART_TEST_SCOPE"] = previous_scope
     counts = {"models": 0, "tests_passed": 0, "tests_warned": 0, "tests_failed": 0, "errors": 0}
     for r in getattr(result.result, "results", None) or []:
         kind = r.node.resource_type
@@ -284,10 +292,9 @@ def dbt_build(target: str, select: list[str] | None = None, full_refresh: bool =
     if result.exception is not None:
         raise RuntimeError(f"dbt build could not run: {result.exception}")
     counts["success"] = int(bool(result.success))
-    counts["test_scope"] = scope
-    counts["rules_changed"] = int(changed)
-    if result.success and fingerprint:
-        record_rules_fingerprint(target, fingerprint)
+    counts["test_scope"] = plan.test_scope
+    if result.success and plan.fingerprint:
+        record_rules_fingerprint(target, plan.fingerprint)
     return counts
 
 

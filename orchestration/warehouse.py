@@ -23,6 +23,11 @@ class Warehouse:
             self._conn = psycopg2.connect(postgres_credentials())
             self._conn.autocommit = True
 
+    @property
+    def marker(self) -> str:
+        """The driver's parameter marker: DuckDB's ? or psycopg2's %s."""
+        return "?" if self.target == "duckdb" else "%s"
+
     def rows(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         if self.target == "duckdb":
             return self._conn.execute(sql, params or []).fetchall()
@@ -36,15 +41,13 @@ class Warehouse:
 
     def tables(self, schema_prefix: str = "") -> list[tuple[str, str]]:
         """(schema, table) of every base table or view whose schema starts with the prefix."""
-        placeholder = "?" if self.target == "duckdb" else "%s"  # DuckDB's and psycopg2's parameter markers
         sql = ("select table_schema, table_name from information_schema.tables "
-               f"where table_schema like {placeholder} order by 1, 2")
+               f"where table_schema like {self.marker} order by 1, 2")
         return [(s, t) for s, t in self.rows(sql, [schema_prefix + "%"])]
 
     def columns(self, schema: str, table: str) -> list[str]:
-        placeholder = "?" if self.target == "duckdb" else "%s"
         sql = ("select column_name from information_schema.columns "
-               f"where table_schema = {placeholder} and table_name = {placeholder} order by ordinal_position")
+               f"where table_schema = {self.marker} and table_name = {self.marker} order by ordinal_position")
         return [c for (c,) in self.rows(sql, [schema, table])]
 
     def exists(self, schema: str, table: str) -> bool:
