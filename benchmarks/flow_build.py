@@ -135,8 +135,8 @@ def differing_tables(incremental: Path, refreshed: Path) -> list[str]:
         tables = conn.execute("select table_schema, table_name from information_schema.tables where "
                               "table_catalog = 'ref' and table_schema in ('intermediate', 'marts') order by 2"
                               ).fetchall()
-        return [name for schema, name in tables
-                if name in flow_table_names() and table_differs(conn, schema, name)]
+        names = flow_table_names()
+        return [name for schema, name in tables if name in names and table_differs(conn, schema, name)]
     finally:
         conn.close()
 

@@ -40,12 +40,15 @@ class FlowWarehouse:
 _PARSED: dict = {}  # the dbt manifest, parsed once per test session
 
 
+def _dbt_args(tmp: Path) -> list[str]:
+    return ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(PROJECT_ROOT), "--target", "duckdb",
+            "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs"), "--quiet"]
+
+
 def _dbt(tmp: Path, now: datetime, *args: str) -> None:
     """`dbt run` of the flow models with the reporting clock at `now`, in-process on a manifest parsed
     once (a change of --vars would otherwise re-parse the whole project on every run)."""
-    common = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(PROJECT_ROOT),
-              "--target", "duckdb", "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs"),
-              "--quiet"]
+    common = _dbt_args(tmp)
     if "manifest" not in _PARSED:
         parsed = dbtRunner().invoke(["parse", *common])
         assert parsed.success, parsed.exception
@@ -243,12 +246,11 @@ def test_no_name_or_email_of_the_sample_people_reaches_the_flow_tables(flow_ware
     assert not [p for p in people if p in values]
 
 
-def _unique_test_status(tmp: Path, path: Path) -> str:
+def _unique_test_status(tmp: Path) -> str:
     """Run the data tests of int_status_periods_classified; the status of its uniqueness test."""
-    common = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(PROJECT_ROOT), "--target", "duckdb",
-              "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs"), "--quiet"]
     result = dbtRunner(manifest=_PARSED["manifest"]).invoke(
-        ["test", "--select", "int_status_periods_classified", "--exclude-resource-type", "unit_test", *common])
+        ["test", "--select", "int_status_periods_classified", "--exclude-resource-type", "unit_test",
+         *_dbt_args(tmp)])
     statuses = {r.node.name: str(r.status) for r in result.result}
     return next(status for name, status in statuses.items() if name.startswith("unique_int_status_periods"))
 
@@ -267,13 +269,13 @@ def test_daily_runs_test_the_changed_rows_and_a_full_test_run_every_row(flow_war
         _query(path, f"insert into {periods} select * from {periods} where issue_id = '{old_item}' "
                      "and period_index = 0")
         monkeypatch.setenv("FLOWMART_TEST_SCOPE", "changed")
-        assert _unique_test_status(tmp_path, path) == "pass"
+        assert _unique_test_status(tmp_path) == "pass"
         monkeypatch.setenv("FLOWMART_TEST_SCOPE", "all")
-        assert _unique_test_status(tmp_path, path) == "fail"
+        assert _unique_test_status(tmp_path) == "fail"
         _query(path, f"insert into {periods} select * from {periods} where issue_id = '{new_item}' "
                      "and period_index = 0")
         monkeypatch.setenv("FLOWMART_TEST_SCOPE", "changed")
-        assert _unique_test_status(tmp_path, path) == "fail"
+        assert _unique_test_status(tmp_path) == "fail"
     finally:  # put the table back as the build left it
         _query(path, f"""
             create or replace temp table kept as select distinct * from {periods};

@@ -12,20 +12,12 @@
     of the tested model (all rows when it names no flowmart_changed_columns); any other `where` works as in
     dbt. -#}
 {% macro get_where_subquery(relation) -%}
-    {%- set where = config.get('where', '') -%}
-    {%- if where == '__changed__' -%}
+    {%- if config.get('where', '') == '__changed__' -%}
         {%- set tested = graph.nodes.get(model.attached_node) if model.attached_node else none -%}
         {%- set columns = tested.config.meta.get('flowmart_changed_columns') if tested else none -%}
-        {%- if columns -%}
-            {%- do return(flowmart_changed_rows(relation, columns) ~ ' as dbt_subquery') -%}
-        {%- else -%}
-            {%- do return(relation) -%}
-        {%- endif -%}
-    {%- elif where -%}
-        {%- do return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') dbt_subquery') -%}
-    {%- else -%}
-        {%- do return(relation) -%}
+        {%- do return(flowmart_changed_rows(relation, columns) ~ ' as dbt_subquery' if columns else relation) -%}
     {%- endif -%}
+    {%- do return(adapter.dispatch('get_where_subquery', 'dbt')(relation)) -%}
 {%- endmacro %}
 
 {#- True when the tests of this invocation read only the changed rows. -#}

@@ -27,9 +27,7 @@ work_items as (
 last_run as (
 
     select
-        {{ dbt.dateadd('day', -1 * var('flow_lookback_days', 3),
-            "coalesce(max(item_updated_at), cast('1900-01-01 00:00:00' as timestamp))") }}
-            as changed_since,
+        ({{ flowmart_last_run_watermark(this) }}) as changed_since,
         coalesce(max(snapshot_date), cast('1900-01-01' as date)) as last_snapshot_date
 
     from {{ this }}
