@@ -6,7 +6,11 @@
     daily incremental run rewrote (the items updated within flow_lookback_days of the last run), with
     room for a few skipped runs. Otherwise ('all', the default; any full refresh) tests read every row.
     The daily runs set 'changed' once the warehouse is built; the weekly run tests everything. Singular
-    tests use flowmart_changed_rows() the same way. -#}
+    tests use flowmart_changed_rows() the same way.
+    Models whose rows belong to an issue and are rewritten with it (the Jira staging views: dlt merges
+    issues on their id and replaces the changelog of every issue it loads) name that column instead, in
+    `meta: {flowmart_changed_issue_column: issue_id}`: their tests read every row of the issues updated
+    within the window, old changelog items of a changed issue included. -#}
 
 {#- dbt's hook for the `where` config of generic tests: the __changed__ placeholder becomes the test window
     of the tested model (all rows when it names no flowmart_changed_columns); any other `where` works as in
@@ -14,7 +18,12 @@
 {% macro get_where_subquery(relation) -%}
     {%- if config.get('where', '') == '__changed__' -%}
         {%- set tested = graph.nodes.get(model.attached_node) if model.attached_node else none -%}
-        {%- set columns = tested.config.meta.get('flowmart_changed_columns') if tested else none -%}
+        {%- set meta = tested.config.meta if tested else {} -%}
+        {%- if meta.get('flowmart_changed_issue_column') -%}
+            {%- do return(flowmart_changed_issue_rows(relation, meta['flowmart_changed_issue_column'])
+                          ~ ' as dbt_subquery') -%}
+        {%- endif -%}
+        {%- set columns = meta.get('flowmart_changed_columns') -%}
         {%- do return(flowmart_changed_rows(relation, columns) ~ ' as dbt_subquery' if columns else relation) -%}
     {%- endif -%}
     {%- do return(adapter.dispatch('get_where_subquery', 'dbt')(relation)) -%}
@@ -39,6 +48,25 @@
             )
         {%- endfor %}
         )
+    {%- else -%}
+        {{ relation }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- `relation` for a test: every row, or (see above) a subquery of the rows whose `issue_column` is an issue
+    updated within the test window of the newest update. Give it an alias. -#}
+{% macro flowmart_changed_issue_rows(relation, issue_column) -%}
+    {%- if flowmart_tests_changed_rows_only() -%}
+        {%- set issues_node = graph.nodes['model.flowmart.stg_jira__issues'] -%}
+        {%- set issues = api.Relation.create(database=issues_node.database, schema=issues_node.schema,
+                                             identifier=issues_node.alias) -%}
+        (select * from {{ relation }} where {{ issue_column }} in (
+            select issue_id from {{ issues }}
+            where updated_at >= (
+                select {{ dbt.dateadd('day', -1 * var('flowmart_test_window_days', 7), 'max(updated_at)') }}
+                from {{ issues }}
+            )
+        ))
     {%- else -%}
         {{ relation }}
     {%- endif -%}

@@ -1,7 +1,30 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['scope_kind', 'scope_name', 'grain', 'period_start'],
+        on_schema_change='fail',
+        post_hook=["{{ flowmart_delete_periods_before_first_item(this) }}"],
+    )
+}}
+
 {#- Flow Framework metrics per scope (each team, each value stream) and period (week, month, quarter),
     one row for every scope and every period from the first item's creation to now, with or without
     completions. A period holds the items completed (or canceled) in it; load comes from the daily WIP
-    snapshot. The marts flow_metrics_by_team and flow_metrics_by_value_stream read it. -#}
+    snapshot. The marts flow_metrics_by_team and flow_metrics_by_value_stream read it.
+
+    Incremental: the percentiles over the completed items are the cost of this model, so a run rewrites
+    only the rows whose figures can have moved:
+    - every scope's rows of the periods whose days or completeness moved with the clock (the current
+      periods, and the periods that just ended), and the rows not stored yet;
+    - the periods where a work item updated since the last run (minus flow_lookback_days) was completed
+      or canceled, for its team and its value stream;
+    - the team periods whose counts of completed or canceled items, or whose load (summed over the
+      period's days and at its last day, by type), differ from the stored row: an item that left the
+      period or the team, or work-in-progress days that moved; and the same periods of the team's
+      value stream.
+    Counts and load are cheap to recompute for every period, so they are compared rather than inferred. A
+    post-hook drops periods that end before the first item's creation. -#}
 {%- set flow_item_types = ['feature', 'defect', 'debt', 'risk'] -%}
 
 with
@@ -117,7 +140,8 @@ completed as (
         work_items.is_started,
         work_items.flow_time_hours,
         work_items.active_time_hours,
-        work_items.lead_time_hours
+        work_items.lead_time_hours,
+        work_items.item_updated_at
 
     from work_items
     cross join scope_kinds
@@ -127,30 +151,7 @@ completed as (
 
 ),
 
-completion_stats as (
-
-    select
-        scope_kind,
-        scope_name,
-        grain,
-        period_start,
-        count(*) as items_completed,
-        {% for t in flow_item_types -%}
-        sum(case when flow_item_type = '{{ t }}' then 1 else 0 end) as items_completed_{{ t }},
-        {% endfor -%}
-        {{ flowmart_percentile('flow_time_hours', 0.5) }} as flow_time_p50_hours,
-        {{ flowmart_percentile('flow_time_hours', 0.85) }} as flow_time_p85_hours,
-        -- items never started are excluded from efficiency
-        sum(case when is_started then active_time_hours end) as started_active_hours,
-        sum(case when is_started then flow_time_hours end) as started_flow_hours,
-        {{ flowmart_percentile('lead_time_hours', 0.5) }} as lead_time_p50_hours
-
-    from completed
-    group by 1, 2, 3, 4
-
-),
-
-canceled_stats as (
+canceled as (
 
     select
         scope_kinds.scope_kind,
@@ -158,7 +159,7 @@ canceled_stats as (
             as scope_name,
         grains.grain,
         {{ flowmart_period_start('grains.grain', 'cast(work_items.canceled_at as date)') }} as period_start,
-        count(*) as items_canceled
+        work_items.item_updated_at
 
     from work_items
     cross join scope_kinds
@@ -166,6 +167,13 @@ canceled_stats as (
 
     where work_items.is_canceled
 
+),
+
+canceled_stats as (
+
+    select scope_kind, scope_name, grain, period_start, count(*) as items_canceled,
+        max(item_updated_at) as last_item_updated_at
+    from canceled
     group by 1, 2, 3, 4
 
 ),
@@ -244,6 +252,185 @@ period_scopes as (
 
 ),
 
+{% if is_incremental() -%}
+-- change detection (see the header): what is stored, against what is cheap to recompute
+stored as (
+
+    select * from {{ this }}
+
+),
+
+stored_periods as (
+
+    select distinct grain, period_start, snapshot_days, is_period_complete
+    from stored
+
+),
+
+-- periods whose days or completeness moved with the clock (the current ones, those that just ended)
+clock_periods as (
+
+    select periods.grain, periods.period_start
+    from periods
+    cross join bounds
+    inner join stored_periods
+        on periods.grain = stored_periods.grain
+        and periods.period_start = stored_periods.period_start
+    where
+        stored_periods.snapshot_days <> periods.snapshot_days
+        or stored_periods.is_period_complete
+            <> ({{ flowmart_period_end('periods.grain', 'periods.period_start') }} < bounds.spine_end)
+
+),
+
+-- rows not stored yet (a new period)
+absent_keys as (
+
+    select period_scopes.scope_kind, period_scopes.scope_name, period_scopes.grain, period_scopes.period_start
+    from period_scopes
+    left join stored
+        on period_scopes.scope_kind = stored.scope_kind
+        and period_scopes.scope_name = stored.scope_name
+        and period_scopes.grain = stored.grain
+        and period_scopes.period_start = stored.period_start
+    where stored.scope_kind is null
+
+),
+
+-- the periods of the items updated since the last run, for their team and their value stream
+changed_item_keys as (
+
+    select scope_kind, scope_name, grain, period_start
+    from completed
+    where item_updated_at > ({{ flowmart_last_run_watermark(this, 'last_item_updated_at') }})
+
+    union
+
+    select scope_kind, scope_name, grain, period_start
+    from canceled
+    where item_updated_at > ({{ flowmart_last_run_watermark(this, 'last_item_updated_at') }})
+
+),
+
+team_completion_counts as (
+
+    select scope_name as team, grain, period_start, count(*) as items_completed
+    from completed
+    where scope_kind = 'team'
+    group by 1, 2, 3
+
+),
+
+-- team periods whose counts or load differ from the stored row (an item left the period or the team,
+-- work-in-progress days moved); the average load is compared as the sum it was divided from
+moved_team_periods as (
+
+    select period_scopes.team, period_scopes.value_stream, period_scopes.grain, period_scopes.period_start
+    from period_scopes
+    inner join stored
+        on period_scopes.scope_kind = stored.scope_kind
+        and period_scopes.scope_name = stored.scope_name
+        and period_scopes.grain = stored.grain
+        and period_scopes.period_start = stored.period_start
+    left join team_completion_counts
+        on period_scopes.team = team_completion_counts.team
+        and period_scopes.grain = team_completion_counts.grain
+        and period_scopes.period_start = team_completion_counts.period_start
+    left join canceled_stats
+        on period_scopes.scope_kind = canceled_stats.scope_kind
+        and period_scopes.scope_name = canceled_stats.scope_name
+        and period_scopes.grain = canceled_stats.grain
+        and period_scopes.period_start = canceled_stats.period_start
+    left join load_sums
+        on period_scopes.scope_kind = load_sums.scope_kind
+        and period_scopes.scope_name = load_sums.scope_name
+        and period_scopes.grain = load_sums.grain
+        and period_scopes.period_start = load_sums.period_start
+    left join daily_load as end_load
+        on period_scopes.scope_kind = end_load.scope_kind
+        and period_scopes.scope_name = end_load.scope_name
+        and period_scopes.last_snapshot_day = end_load.snapshot_date
+
+    where
+        period_scopes.scope_kind = 'team'
+        and (
+            stored.items_completed <> coalesce(team_completion_counts.items_completed, 0)
+            or stored.items_canceled <> coalesce(canceled_stats.items_canceled, 0)
+            or coalesce(round(stored.flow_load_avg * stored.snapshot_days), 0)
+                <> coalesce(load_sums.flow_load_sum, 0)
+            {% for t in flow_item_types -%}
+            or coalesce(round(stored.flow_load_avg_{{ t }} * stored.snapshot_days), 0)
+                <> coalesce(load_sums.flow_load_sum_{{ t }}, 0)
+            {% endfor -%}
+            or coalesce(stored.flow_load_end, 0) <> coalesce(end_load.flow_load, 0)
+            {% for t in flow_item_types -%}
+            or coalesce(stored.flow_load_end_{{ t }}, 0) <> coalesce(end_load.flow_load_{{ t }}, 0)
+            {% endfor %}
+        )
+
+),
+
+keys_to_write as (
+
+    select scopes.scope_kind, scopes.scope_name, clock_periods.grain, clock_periods.period_start
+    from scopes
+    cross join clock_periods
+
+    union
+
+    select scope_kind, scope_name, grain, period_start
+    from absent_keys
+
+    union
+
+    select scope_kind, scope_name, grain, period_start
+    from changed_item_keys
+
+    union
+
+    select 'team' as scope_kind, team as scope_name, grain, period_start
+    from moved_team_periods
+
+    union
+
+    select 'value_stream' as scope_kind, value_stream as scope_name, grain, period_start
+    from moved_team_periods
+
+),
+
+{% endif -%}
+completion_stats as (
+
+    select
+        completed.scope_kind,
+        completed.scope_name,
+        completed.grain,
+        completed.period_start,
+        count(*) as items_completed,
+        {% for t in flow_item_types -%}
+        sum(case when flow_item_type = '{{ t }}' then 1 else 0 end) as items_completed_{{ t }},
+        {% endfor -%}
+        {{ flowmart_percentile('flow_time_hours', 0.5) }} as flow_time_p50_hours,
+        {{ flowmart_percentile('flow_time_hours', 0.85) }} as flow_time_p85_hours,
+        -- items never started are excluded from efficiency
+        sum(case when is_started then active_time_hours end) as started_active_hours,
+        sum(case when is_started then flow_time_hours end) as started_flow_hours,
+        {{ flowmart_percentile('lead_time_hours', 0.5) }} as lead_time_p50_hours,
+        max(item_updated_at) as last_item_updated_at
+
+    from completed
+    {% if is_incremental() -%}
+    inner join keys_to_write
+        on completed.scope_kind = keys_to_write.scope_kind
+        and completed.scope_name = keys_to_write.scope_name
+        and completed.grain = keys_to_write.grain
+        and completed.period_start = keys_to_write.period_start
+    {%- endif %}
+    group by 1, 2, 3, 4
+
+),
+
+
 joined as (
 
     select
@@ -258,6 +445,12 @@ joined as (
         completion_stats.started_flow_hours,
         completion_stats.lead_time_p50_hours,
         coalesce(canceled_stats.items_canceled, 0) as items_canceled,
+        case
+            when canceled_stats.last_item_updated_at is null
+                or completion_stats.last_item_updated_at > canceled_stats.last_item_updated_at
+                then completion_stats.last_item_updated_at
+            else canceled_stats.last_item_updated_at
+        end as last_item_updated_at,
         coalesce(load_sums.flow_load_sum, 0) as flow_load_sum,
         {% for t in flow_item_types -%}
         coalesce(load_sums.flow_load_sum_{{ t }}, 0) as flow_load_sum_{{ t }},
@@ -268,6 +461,13 @@ joined as (
         {% endfor %}
 
     from period_scopes
+    {% if is_incremental() -%}
+    inner join keys_to_write
+        on period_scopes.scope_kind = keys_to_write.scope_kind
+        and period_scopes.scope_name = keys_to_write.scope_name
+        and period_scopes.grain = keys_to_write.grain
+        and period_scopes.period_start = keys_to_write.period_start
+    {%- endif %}
     left join completion_stats
         on period_scopes.scope_kind = completion_stats.scope_kind
         and period_scopes.scope_name = completion_stats.scope_name
@@ -326,6 +526,7 @@ select
         as in_progress_share_{{ t }}_pct,
     {% endfor -%}
     cast(items_canceled as integer) as items_canceled,
-    cast(lead_time_p50_hours as double precision) as lead_time_p50_hours
+    cast(lead_time_p50_hours as double precision) as lead_time_p50_hours,
+    last_item_updated_at
 
 from joined
