@@ -192,8 +192,10 @@ def main() -> None:
     shutil.rmtree(work / "pipelines", ignore_errors=True)
     shutil.copytree(loaded / "pipelines", work / "pipelines")
 
-    subprocess.run([DBT, "parse", "--profiles-dir", str(ROOT), "--target-path", str(work / "target"),
-                    "--log-path", str(work / "logs"), "--quiet"], cwd=ROOT / "dbt_project", check=True)
+    # a full parse: the workdir's partial-parse state may come from another checkout of the project
+    subprocess.run([DBT, "parse", "--no-partial-parse", "--profiles-dir", str(ROOT), "--target-path",
+                    str(work / "target"), "--log-path", str(work / "logs"), "--quiet"],
+                   cwd=ROOT / "dbt_project", check=True)
     day_0 = datetime(anchor.year, anchor.month, anchor.day, tzinfo=UTC) + timedelta(days=1)
     day_1 = day_0 + timedelta(days=1)
     full = dbt_build(work, "full", day_0, "--full-refresh")

@@ -22,20 +22,26 @@ issues as (
     {%- endif %}
 ),
 
+-- the status changes of those issues, joined once (the changelog is the biggest table read here)
 status_changes as (
-    select changelog_items.issue_id, from_value, from_string, to_value, to_string
+    select
+        issues.project_key,
+        issues.updated_at,
+        changelog_items.from_value,
+        changelog_items.from_string,
+        changelog_items.to_value,
+        changelog_items.to_string
     from {{ ref('stg_jira__changelog_items') }} as changelog_items
-    where field = 'status'
+    inner join issues on issues.issue_id = changelog_items.issue_id
+    where changelog_items.field = 'status'
 ),
 
 seen as (
     select project_key, status_id, status as status_name, updated_at from issues
     union all
-    select issues.project_key, status_changes.from_value, status_changes.from_string, issues.updated_at
-    from status_changes inner join issues on issues.issue_id = status_changes.issue_id
+    select project_key, from_value, from_string, updated_at from status_changes
     union all
-    select issues.project_key, status_changes.to_value, status_changes.to_string, issues.updated_at
-    from status_changes inner join issues on issues.issue_id = status_changes.issue_id
+    select project_key, to_value, to_string, updated_at from status_changes
     {% if is_incremental() -%}
     union all
     select project_key, status_id, seen_status_name, last_seen_updated_at from {{ this }}

@@ -297,26 +297,42 @@ absent_keys as (
 
 ),
 
--- the periods of the items updated since the last run, for their team and their value stream
+-- the periods of the items updated since the last run, for their team and their value stream (read from
+-- the work items, so the expanded `completed` rows are read once, by completion_stats)
 changed_item_keys as (
 
-    select scope_kind, scope_name, grain, period_start
-    from completed
-    where item_updated_at > ({{ flowmart_last_run_watermark(this, 'last_item_updated_at') }})
+    select
+        scope_kinds.scope_kind,
+        case when scope_kinds.scope_kind = 'team' then work_items.team else work_items.value_stream end
+            as scope_name,
+        grains.grain,
+        {{ flowmart_period_start('grains.grain',
+            'cast(case when work_items.is_completed then work_items.completed_at else work_items.canceled_at end as date)') }}
+            as period_start
 
-    union
+    from work_items
+    cross join scope_kinds
+    cross join grains
 
-    select scope_kind, scope_name, grain, period_start
-    from canceled
-    where item_updated_at > ({{ flowmart_last_run_watermark(this, 'last_item_updated_at') }})
+    where
+        (work_items.is_completed or work_items.is_canceled)
+        and work_items.item_updated_at > ({{ flowmart_last_run_watermark(this, 'last_item_updated_at') }})
 
 ),
 
 team_completion_counts as (
 
-    select scope_name as team, grain, period_start, count(*) as items_completed
-    from completed
-    where scope_kind = 'team'
+    select
+        work_items.team,
+        grains.grain,
+        {{ flowmart_period_start('grains.grain', 'cast(work_items.completed_at as date)') }} as period_start,
+        count(*) as items_completed
+
+    from work_items
+    cross join grains
+
+    where work_items.is_completed
+
     group by 1, 2, 3
 
 ),
