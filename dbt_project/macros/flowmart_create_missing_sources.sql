@@ -1,19 +1,33 @@
 {#- Runs before every dbt build (on-run-start). A source that is not configured (no GitHub, no surveys...)
     has never been loaded, so its raw tables do not exist; they are created empty from the columns the
     source YAML declares, and the models downstream build with zero rows instead of failing.
-    A source table without declared columns is left alone. -#}
+    A raw table that exists but lacks a declared column (landed by an older version of the loaders, such
+    as the Jira changelog before it kept dlt's load id) gets the column, empty; dlt compares with the
+    table's real columns, so its next load fills it without adding it again.
+    A source table without declared columns is left alone. One catalogue query finds what exists. -#}
 {% macro flowmart_create_missing_sources() %}
     {% if execute %}
-        {% for node in graph.sources.values() %}
+        {% set sources = graph.sources.values() | list %}
+        {% set schemas = sources | map(attribute='schema') | unique | list %}
+        {% set existing_columns = {} %}
+        {% set catalogue %}
+            select lower(table_schema), lower(table_name), lower(column_name)
+            from information_schema.columns
+            where table_catalog = '{{ target.database }}'
+              and lower(table_schema) in ('{{ schemas | map('lower') | join("', '") }}')
+        {% endset %}
+        {% for row in run_query(catalogue) %}
+            {% do existing_columns.setdefault(row[0] ~ '.' ~ row[1], []).append(row[2]) %}
+        {% endfor %}
+        {% for node in sources %}
             {% set columns = node.columns.values() | selectattr('data_type') | list %}
             {% if columns %}
-                {% set existing = adapter.get_relation(database=node.database, schema=node.schema,
-                                                       identifier=node.identifier) %}
-                {% if existing is none %}
+                {% set relation = api.Relation.create(database=node.database, schema=node.schema,
+                                                      identifier=node.identifier) %}
+                {% set present = existing_columns.get(node.schema | lower ~ '.' ~ node.identifier | lower) %}
+                {% if present is none %}
                     {% do log('flowmart: source ' ~ node.source_name ~ '.' ~ node.name
                               ~ ' has not been loaded; creating it empty', info=true) %}
-                    {% set relation = api.Relation.create(database=node.database, schema=node.schema,
-                                                          identifier=node.identifier) %}
                     {% do adapter.create_schema(relation) %}
                     {% set column_sql %}
                         {%- for column in columns -%}
@@ -21,6 +35,13 @@
                         {%- endfor -%}
                     {% endset %}
                     {% do run_query('create table if not exists ' ~ relation ~ ' (' ~ column_sql ~ ')') %}
+                {% else %}
+                    {% for column in columns if column.name | lower not in present %}
+                        {% do log('flowmart: source ' ~ node.source_name ~ '.' ~ node.name ~ ' gets column '
+                                  ~ column.name ~ ' (empty until the next load)', info=true) %}
+                        {% do run_query('alter table ' ~ relation ~ ' add column ' ~ adapter.quote(column.name)
+                                        ~ ' ' ~ column.data_type) %}
+                    {% endfor %}
                 {% endif %}
             {% endif %}
         {% endfor %}

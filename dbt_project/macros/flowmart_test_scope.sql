@@ -10,7 +10,11 @@
     Models whose rows belong to an issue and are rewritten with it (the Jira staging views: dlt merges
     issues on their id and replaces the changelog of every issue it loads) name that column instead, in
     `meta: {flowmart_changed_issue_column: issue_id}`: their tests read every row of the issues updated
-    within the window, old changelog items of a changed issue included. -#}
+    within the window, old changelog items of a changed issue included.
+    The biggest raw table, the Jira changelog, names the instant its rows were loaded instead
+    (`meta: {flowmart_changed_load_column: loaded_at}`): its tests read the rows written by the loads of
+    the window. The loader replaces the changelog of every issue it loads, so those are every item of the
+    issues loaded lately; the filter is a constant, so DuckDB skips the row groups of older loads. -#}
 
 {#- dbt's hook for the `where` config of generic tests: the __changed__ placeholder becomes the test window
     of the tested model (all rows when it names no flowmart_changed_columns); any other `where` works as in
@@ -19,6 +23,10 @@
     {%- if config.get('where', '') == '__changed__' -%}
         {%- set tested = graph.nodes.get(model.attached_node) if model.attached_node else none -%}
         {%- set meta = tested.config.meta if tested else {} -%}
+        {%- if meta.get('flowmart_changed_load_column') -%}
+            {%- do return(flowmart_changed_load_rows(relation, meta['flowmart_changed_load_column'])
+                          ~ ' as dbt_subquery') -%}
+        {%- endif -%}
         {%- if meta.get('flowmart_changed_issue_column') -%}
             {%- do return(flowmart_changed_issue_rows(relation, meta['flowmart_changed_issue_column'])
                           ~ ' as dbt_subquery') -%}
@@ -67,6 +75,28 @@
                 from {{ issues }}
             )
         ))
+    {%- else -%}
+        {{ relation }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- `relation` for a test: every row, or (see above) a subquery of the rows whose load instant (`load_column`)
+    lies within the test window of the newest one. The bound is computed first and written as a constant,
+    which DuckDB compares with each row group's min/max to skip the older ones. Rows landed before the
+    loader kept the column have none; while no row has one, every row is read. Give it an alias. -#}
+{% macro flowmart_changed_load_rows(relation, load_column) -%}
+    {%- set since = none -%}
+    {%- if flowmart_tests_changed_rows_only() and execute -%}
+        {%- set bound -%}
+            select cast({{ dbt.dateadd('day', -1 * var('flowmart_test_window_days', 7), 'max(' ~ load_column ~ ')') }}
+                        as {{ dbt.type_timestamp() }})
+            from {{ relation }}
+        {%- endset -%}
+        {%- set since = run_query(bound).columns[0].values()[0] -%}
+    {%- endif -%}
+    {%- if since is not none -%}
+        (select * from {{ relation }}
+         where {{ load_column }} >= cast('{{ since.strftime('%Y-%m-%d %H:%M:%S.%f') }}' as {{ dbt.type_timestamp() }}))
     {%- else -%}
         {{ relation }}
     {%- endif -%}

@@ -21,7 +21,9 @@ renamed as (
         to_value,
         to_string,
         ----------  timestamps
-        {{ flowmart_utc('changed_at') }} as changed_at
+        {{ flowmart_utc('changed_at') }} as changed_at,
+        ----------  lineage (naive UTC already)
+        loaded_at
     from source
 )
 
