@@ -246,13 +246,12 @@ def test_no_name_or_email_of_the_sample_people_reaches_the_flow_tables(flow_ware
     assert not [p for p in people if p in values]
 
 
-def _unique_test_status(tmp: Path) -> str:
-    """Run the data tests of int_status_periods_classified; the status of its uniqueness test."""
+def _unique_test_status(tmp: Path, model: str = "int_status_periods_classified") -> str:
+    """Run the data tests of `model`; the status of its uniqueness test."""
     result = dbtRunner(manifest=_PARSED["manifest"]).invoke(
-        ["test", "--select", "int_status_periods_classified", "--exclude-resource-type", "unit_test",
-         *_dbt_args(tmp)])
+        ["test", "--select", model, "--exclude-resource-type", "unit_test", *_dbt_args(tmp)])
     statuses = {r.node.name: str(r.status) for r in result.result}
-    return next(status for name, status in statuses.items() if name.startswith("unique_int_status_periods"))
+    return next(status for name, status in statuses.items() if name.startswith("unique") and model in name)
 
 
 def test_daily_runs_test_the_changed_rows_and_a_full_test_run_every_row(flow_warehouse, tmp_path, monkeypatch):
@@ -281,3 +280,39 @@ def test_daily_runs_test_the_changed_rows_and_a_full_test_run_every_row(flow_war
             create or replace temp table kept as select distinct * from {periods};
             delete from {periods};
             insert into {periods} select * from kept""")
+
+
+def test_daily_runs_test_the_changelog_items_of_the_latest_loads(flow_warehouse, tmp_path, monkeypatch):
+    """The raw changelog is tested on the items written by the loads of the test window (the loader stamps
+    each item with the start of its load): a duplicate among items loaded a month ago is left to the
+    weekly run, one among the items of the latest load fails the daily run too."""
+    path = flow_warehouse.path
+    monkeypatch.setenv("FLOWMART_DUCKDB_PATH", str(path))
+    changelog = "raw_jira.changelog_items"
+    newest = _query(path, f"select max(loaded_at) from {changelog}")[0][0]
+    old_item, new_item = _query(path, f"""
+        select (select min(issue_id) from {changelog} where loaded_at < '{newest}'),
+               (select min(issue_id) from {changelog} where loaded_at = '{newest}')""")[0]
+    planted = f"history_id = 'planted' and issue_id in ('{old_item}', '{new_item}')"
+    try:
+        _query(path, f"""
+            update {changelog} set loaded_at = loaded_at - interval 30 day where issue_id = '{old_item}';
+            insert into {changelog} select * replace ('planted' as history_id) from {changelog}
+            where issue_id = '{old_item}' and item_index = 0;
+            insert into {changelog} select * replace ('planted' as history_id) from {changelog}
+            where issue_id = '{old_item}' and item_index = 0""")
+        monkeypatch.setenv("FLOWMART_TEST_SCOPE", "changed")
+        assert _unique_test_status(tmp_path, "stg_jira__changelog_items") == "pass"
+        monkeypatch.setenv("FLOWMART_TEST_SCOPE", "all")
+        assert _unique_test_status(tmp_path, "stg_jira__changelog_items") == "fail"
+        _query(path, f"""
+            insert into {changelog} select * replace ('planted' as history_id) from {changelog}
+            where issue_id = '{new_item}' and item_index = 0 and history_id <> 'planted' limit 1;
+            insert into {changelog} select * replace ('planted' as history_id) from {changelog}
+            where issue_id = '{new_item}' and item_index = 0 and history_id <> 'planted' limit 1""")
+        monkeypatch.setenv("FLOWMART_TEST_SCOPE", "changed")
+        assert _unique_test_status(tmp_path, "stg_jira__changelog_items") == "fail"
+    finally:  # put the table back as the load left it
+        _query(path, f"""
+            delete from {changelog} where {planted};
+            update {changelog} set loaded_at = loaded_at + interval 30 day where issue_id = '{old_item}'""")

@@ -153,6 +153,11 @@ def test_second_run_fetches_only_updated_issues_and_counts_stay_exact(small_samp
     assert _count(warehouse, "select count(*) from raw_jira.changelog_items") == items_before + 3
     status = _count(warehouse, f"select status from raw_jira.issues where key = '{open_issues[0]['key']}'")
     assert status == "In Review"
+    # every changelog item written by the second run carries that run's start: the items of the issues it
+    # fetched again, and no other (the daily dbt run tests these)
+    assert _count(warehouse, "select count(distinct loaded_at) from raw_jira.changelog_items") == 2
+    assert _count(warehouse, "select count(distinct issue_id) from raw_jira.changelog_items where loaded_at = "
+                             "(select max(loaded_at) from raw_jira.changelog_items)") == 3 + in_overlap
     # a third run without changes fetches only the overlap again and changes nothing
     assert jira.load(org)["_issues_fetched"] == 3
     assert _count(warehouse, "select count(*) from raw_jira.changelog_items") == items_before + 3

@@ -27,12 +27,15 @@ issues as (
         {%- endif %}
 ),
 
+-- the labels and components of those issues only (an incremental run reads a few thousand issues)
 labels as (
     select * from {{ ref('stg_jira__issue_labels') }}
+    where issue_id in (select issue_id from issues)
 ),
 
 components as (
     select * from {{ ref('stg_jira__issue_components') }}
+    where issue_id in (select issue_id from issues)
 ),
 
 rules as (
