@@ -90,17 +90,3 @@
         where team is not null
     )
 {%- endmacro %}
-
-{#- Post-hook of flow_waiting_time_by_status: remove the team periods left without any completed, started
-    item (their items were reopened, canceled, deleted or moved to another team). -#}
-{% macro flowmart_delete_stale_wait_periods(relation) -%}
-    delete from {{ relation }}
-    where (team, grain, period_start) not in (
-        select days.team, grains.grain, {{ flowmart_period_start('grains.grain', 'days.completed_date') }}
-        from {{ ref('int_flow_waits_daily') }} as days
-        cross join (
-            select 'week' as grain union all select 'month' as grain union all select 'quarter' as grain
-        ) as grains
-        where days.status_name is null
-    )
-{%- endmacro %}

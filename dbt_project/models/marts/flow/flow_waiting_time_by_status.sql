@@ -1,22 +1,8 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['team', 'grain', 'period_start'],
-        on_schema_change='fail',
-        post_hook=["{{ flowmart_delete_stale_wait_periods(this) }}"],
-    )
-}}
-
 {#- Where work waits (the bottleneck view): per team, period (week / month / quarter) and status, the time
     the items completed in the period spent in that status while it counted as waiting — between work
     start and work end, in any state but active (waiting statuses, and also backlog or done when the
     item went back or was reopened). Rolled up from int_flow_waits_daily (incremental), so a daily run
-    reads a million day rows instead of joining every completed item with its status periods.
-
-    Incremental by team and period: a run rewrites the periods holding a day whose items were updated since
-    the last run (minus flow_lookback_days), and the periods whose count of completed items moved (an item
-    left them) or that are not stored yet; a post-hook drops the periods left without completions. -#}
+    reads a million day rows instead of joining every completed item with its status periods. -#}
 with
 
 daily as (
@@ -38,8 +24,7 @@ grains as (
 -- the day rows: a null status_name holds the day's totals, the others the waits per status
 daily_totals as (
 
-    select team, completed_date, items_completed, flow_time_hours, wait_hours as wait_time_hours,
-        completions_updated_through
+    select team, completed_date, items_completed, flow_time_hours, wait_hours as wait_time_hours
     from daily
     where status_name is null
 
@@ -61,8 +46,7 @@ team_totals as (
         {{ flowmart_period_start('grains.grain', 'daily_totals.completed_date') }} as period_start,
         sum(daily_totals.items_completed) as items_completed,
         sum(daily_totals.flow_time_hours) as flow_time_hours,
-        sum(daily_totals.wait_time_hours) as wait_time_hours,
-        max(daily_totals.completions_updated_through) as last_item_updated_at
+        sum(daily_totals.wait_time_hours) as wait_time_hours
 
     from daily_totals
     cross join grains
@@ -70,34 +54,6 @@ team_totals as (
     group by 1, 2, 3
 
 ),
-
-{% if is_incremental() -%}
-stored_periods as (
-
-    select distinct team, grain, period_start, items_completed
-    from {{ this }}
-
-),
-
-periods_to_write as (
-
-    select team, grain, period_start
-    from team_totals
-    where last_item_updated_at > ({{ flowmart_last_run_watermark(this, 'last_item_updated_at') }})
-
-    union
-
-    select team_totals.team, team_totals.grain, team_totals.period_start
-    from team_totals
-    left join stored_periods
-        on team_totals.team = stored_periods.team
-        and team_totals.grain = stored_periods.grain
-        and team_totals.period_start = stored_periods.period_start
-    where stored_periods.team is null or stored_periods.items_completed <> team_totals.items_completed
-
-),
-
-{% endif -%}
 
 daily_waits_by_grain as (
 
@@ -111,25 +67,6 @@ daily_waits_by_grain as (
 
 ),
 
-{% if is_incremental() -%}
-daily_waits_to_write as (
-
-    select daily_waits_by_grain.*
-    from daily_waits_by_grain
-    inner join periods_to_write
-        on daily_waits_by_grain.team = periods_to_write.team
-        and daily_waits_by_grain.grain = periods_to_write.grain
-        and daily_waits_by_grain.period_start = periods_to_write.period_start
-
-),
-{% else -%}
-daily_waits_to_write as (
-
-    select * from daily_waits_by_grain
-
-),
-{% endif -%}
-
 by_status as (
 
     select
@@ -142,7 +79,7 @@ by_status as (
         sum(daily_waits.items_waited) as items_waited,
         sum(daily_waits.wait_hours) as wait_hours
 
-    from daily_waits_to_write as daily_waits
+    from daily_waits_by_grain as daily_waits
 
     group by 1, 2, 3, 4, 5
 
@@ -167,8 +104,7 @@ select
     cast(row_number() over (
         partition by by_status.team, by_status.grain, by_status.period_start
         order by by_status.wait_hours desc, by_status.status_name
-    ) as integer) as wait_rank,
-    team_totals.last_item_updated_at
+    ) as integer) as wait_rank
 
 from by_status
 inner join team_totals
