@@ -133,10 +133,11 @@ DELETION_COLUMNS: dict[str, Any] = {
     "checked_at": _ts_col(False),
 }
 PER_ISSUE = {"disposition": "merge", "strategy": "delete-insert"}
-# The instant the load started (naive UTC), on every changelog item it writes: the changelog of an issue is
-# replaced whenever the issue is loaded, so the daily dbt run tests the items of the latest loads only, and
-# a filter on this column lets DuckDB skip the older row groups of the biggest raw table. Nullable, so dlt
-# adds it to a table landed before it existed.
+# The instant the load started (naive UTC), on every issue, changelog item, label and component it writes:
+# an issue and its changelog, labels and components are replaced whenever the issue is loaded, so the daily
+# dbt run tests the rows of the latest loads only, and a filter on this column lets DuckDB skip the older
+# row groups (the changelog is the biggest raw table). Nullable, so dlt adds it to a table landed before it
+# existed.
 LOADED_AT_COLUMN: dict[str, Any] = {"loaded_at": {"data_type": "timestamp", "timezone": False, "nullable": True}}
 
 
@@ -437,13 +438,13 @@ def jira_source(
 
     resources = [
         fields, statuses, issue_pages,
-        child("issues", ISSUE_COLUMNS, write_disposition="merge", primary_key="id"),
+        child("issues", ISSUE_COLUMNS, stamped=True, write_disposition="merge", primary_key="id"),
         child("changelog_items", CHANGELOG_COLUMNS, stamped=True, write_disposition=PER_ISSUE, merge_key="issue_id"),
         child("issue_labels", {"issue_id": {"data_type": "text", "nullable": False}, "label": {"data_type": "text"}},
-              write_disposition=PER_ISSUE, merge_key="issue_id"),
+              stamped=True, write_disposition=PER_ISSUE, merge_key="issue_id"),
         child("issue_components", {"issue_id": {"data_type": "text", "nullable": False},
                                    "component": {"data_type": "text"}},
-              write_disposition=PER_ISSUE, merge_key="issue_id"),
+              stamped=True, write_disposition=PER_ISSUE, merge_key="issue_id"),
         child("issue_links", LINK_COLUMNS, write_disposition=PER_ISSUE, merge_key="issue_id"),
     ]
     if reconcile:

@@ -7,14 +7,11 @@
     room for a few skipped runs. Otherwise ('all', the default; any full refresh) tests read every row.
     The daily runs set 'changed' once the warehouse is built; the weekly run tests everything. Singular
     tests use flowmart_changed_rows() the same way.
-    Models whose rows belong to an issue and are rewritten with it (the Jira staging views: dlt merges
-    issues on their id and replaces the changelog of every issue it loads) name that column instead, in
-    `meta: {flowmart_changed_issue_column: issue_id}`: their tests read every row of the issues updated
-    within the window, old changelog items of a changed issue included.
-    The biggest raw table, the Jira changelog, names the instant its rows were loaded instead
-    (`meta: {flowmart_changed_load_column: loaded_at}`): its tests read the rows written by the loads of
-    the window. The loader replaces the changelog of every issue it loads, so those are every item of the
-    issues loaded lately; the filter is a constant, so DuckDB skips the row groups of older loads. -#}
+    The Jira staging views name the instant their rows were loaded instead
+    (`meta: {flowmart_changed_load_column: loaded_at}`): their tests read the rows written by the loads of
+    the window. The loader replaces an issue with its changelog, labels and components whenever it loads
+    the issue, so those are every row of the issues loaded lately; the bound is a constant, so DuckDB
+    skips the row groups of older loads (the changelog is the biggest raw table). -#}
 
 {#- dbt's hook for the `where` config of generic tests: the __changed__ placeholder becomes the test window
     of the tested model (all rows when it names no flowmart_changed_columns); any other `where` works as in
@@ -25,10 +22,6 @@
         {%- set meta = tested.config.meta if tested else {} -%}
         {%- if meta.get('flowmart_changed_load_column') -%}
             {%- do return(flowmart_changed_load_rows(relation, meta['flowmart_changed_load_column'])
-                          ~ ' as dbt_subquery') -%}
-        {%- endif -%}
-        {%- if meta.get('flowmart_changed_issue_column') -%}
-            {%- do return(flowmart_changed_issue_rows(relation, meta['flowmart_changed_issue_column'])
                           ~ ' as dbt_subquery') -%}
         {%- endif -%}
         {%- set columns = meta.get('flowmart_changed_columns') -%}
@@ -61,24 +54,6 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- `relation` for a test: every row, or (see above) a subquery of the rows whose `issue_column` is an issue
-    updated within the test window of the newest update. Give it an alias. -#}
-{% macro flowmart_changed_issue_rows(relation, issue_column) -%}
-    {%- if flowmart_tests_changed_rows_only() -%}
-        {%- set issues_node = graph.nodes['model.flowmart.stg_jira__issues'] -%}
-        {%- set issues = api.Relation.create(database=issues_node.database, schema=issues_node.schema,
-                                             identifier=issues_node.alias) -%}
-        (select * from {{ relation }} where {{ issue_column }} in (
-            select issue_id from {{ issues }}
-            where updated_at >= (
-                select {{ dbt.dateadd('day', -1 * var('flowmart_test_window_days', 7), 'max(updated_at)') }}
-                from {{ issues }}
-            )
-        ))
-    {%- else -%}
-        {{ relation }}
-    {%- endif -%}
-{%- endmacro %}
 
 {#- `relation` for a test: every row, or (see above) a subquery of the rows whose load instant (`load_column`)
     lies within the test window of the newest one. The bound is computed first and written as a constant,

@@ -8,7 +8,8 @@ source as (
 renamed as (
     select distinct
         issue_id,
-        component
+        component,
+        loaded_at  -- one per issue: its rows are replaced together
     from source
 )
 

@@ -8,7 +8,8 @@ source as (
 renamed as (
     select distinct
         issue_id,
-        label
+        label,
+        loaded_at  -- one per issue: its rows are replaced together
     from source
 )
 

@@ -43,7 +43,9 @@ renamed as (
         {{ flowmart_utc('source.updated') }} as updated_at,
         {{ flowmart_utc('source.resolution_date') }} as resolved_at,
         cast(source.changelog_total as integer) as changelog_histories,
-        coalesce(deletions.is_deleted, false) as is_deleted
+        coalesce(deletions.is_deleted, false) as is_deleted,
+        ----------  lineage (naive UTC already)
+        source.loaded_at
     from source
     left join deletions on deletions.issue_id = source.id
 )
