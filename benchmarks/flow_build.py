@@ -1,6 +1,7 @@
 """Benchmark: `dbt build` of the flow models, full and incremental after one day of tracker work.
 
     .venv/bin/python -m benchmarks.flow_build --scale 50 [--workdir /tmp/flowmart-flow] [--transitions 6000]
+        [--repeat 3]
 
 1. The sample organisation at that scale (generated once into the workdir), its org config and Jira
    issues loaded over HTTP from the local API server into a fresh DuckDB file (kept, and reused by the
@@ -14,7 +15,9 @@
    refresh at the same clock, and every flow table of the incremental result compared with it.
 
 Unit tests are left out, as in the daily runs. Prints wall time, dbt's own elapsed time and the summed
-execution time of models and tests for each build.
+execution time of models and tests for each build. With --repeat N, the full build and the incremental
+build after the day of work each run N times from the same starting file, and their medians are compared
+(a shared 2-core machine varies by ±1 s from one build to the next).
 """
 
 from __future__ import annotations
@@ -63,6 +66,26 @@ def dbt_build(work: Path, label: str, now: datetime, *args: str, scope: str = "a
           f"Σ models {figures['models']:6.1f} s   Σ tests {figures['tests']:6.1f} s   "
           f"({figures['nodes']} nodes)", flush=True)
     return figures
+
+
+def repeated(times: int, warehouse: Path, start: Path, build) -> dict[str, float]:
+    """`build()` `times` times, each from the warehouse file as it is now (kept in `start`); the median of
+    each figure."""
+    if times > 1:
+        shutil.copy(warehouse, start)
+    runs = []
+    for i in range(times):
+        if i:
+            shutil.copy(start, warehouse)
+        runs.append(build())
+    if times > 1:
+        start.unlink()
+        medians = {key: sorted(run[key] for run in runs)[times // 2] for key in runs[0]}
+        print(f"{'  median of ' + str(times):<22} wall {medians['wall']:6.1f} s   dbt elapsed "
+              f"{medians['elapsed']:6.1f} s   Σ models {medians['models']:6.1f} s   Σ tests "
+              f"{medians['tests']:6.1f} s", flush=True)
+        return medians
+    return runs[0]
 
 
 def one_day_of_work(sample: Path, day: datetime, transitions: int) -> None:
@@ -148,6 +171,8 @@ def main() -> None:
     parser.add_argument("--anchor", default=(date.today() - timedelta(days=1)).isoformat(),
                         help="the sample's last day (default: yesterday)")
     parser.add_argument("--transitions", type=int, default=6000)
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run the full and the incremental build this many times each; compare medians")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     work = Path(args.workdir)
@@ -198,9 +223,11 @@ def main() -> None:
                    cwd=ROOT / "dbt_project", check=True)
     day_0 = datetime(anchor.year, anchor.month, anchor.day, tzinfo=UTC) + timedelta(days=1)
     day_1 = day_0 + timedelta(days=1)
-    full = dbt_build(work, "full", day_0, "--full-refresh")
+    full = repeated(args.repeat, warehouse, work / "before-full.duckdb",
+                    lambda: dbt_build(work, "full", day_0, "--full-refresh"))
     one_day_of_work(sample, day_0, args.transitions)
-    incremental = dbt_build(work, "incremental", day_1, scope="changed")
+    incremental = repeated(args.repeat, warehouse, work / "before-incremental.duckdb",
+                           lambda: dbt_build(work, "incremental", day_1, scope="changed"))
     shutil.copy(warehouse, work / "after-incremental.duckdb")
     dbt_build(work, "incremental, no change", day_1, scope="changed")
     dbt_build(work, "incremental, all tests", day_1, scope="all")
