@@ -84,7 +84,8 @@ def render(report: Any, target: str) -> str:
         lines.append(
             f"dbt: {d.get('models', 0)} models built, {d.get('tests_passed', 0)} tests passed, "
             f"{d.get('tests_warned', 0)} warned, {d.get('tests_failed', 0)} failed"
-            + (" (big models: rows of items updated in the last 7 days; --all-tests for every row)"
+            + (" (big models and Jira staging: rows of items updated or loaded in the last 7 days;"
+               " --all-tests for every row)"
                if d.get("test_scope") == "changed" else "")
         )
         start, end = last_complete_month()

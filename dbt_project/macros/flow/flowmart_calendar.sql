@@ -44,3 +44,12 @@
     ) as spine_offsets
     where spine_offsets.day_offset <= {{ dbt.datediff(bounds ~ '.spine_start', bounds ~ '.spine_end', 'day') }}
 {%- endmacro %}
+
+{#- Join condition: the relations (aliases) `left` and `right` are about the same scope (kind and name),
+    grain and period. -#}
+{% macro flowmart_same_scope_period(left, right) -%}
+    {{ left }}.scope_kind = {{ right }}.scope_kind
+        and {{ left }}.scope_name = {{ right }}.scope_name
+        and {{ left }}.grain = {{ right }}.grain
+        and {{ left }}.period_start = {{ right }}.period_start
+{%- endmacro %}

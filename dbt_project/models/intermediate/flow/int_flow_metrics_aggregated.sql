@@ -252,6 +252,34 @@ period_scopes as (
 
 ),
 
+-- the figures that are cheap for every scope and period: canceled items and load
+period_figures as (
+
+    select
+        period_scopes.*,
+        coalesce(canceled_stats.items_canceled, 0) as items_canceled,
+        canceled_stats.last_item_updated_at as canceled_updated_at,
+        coalesce(load_sums.flow_load_sum, 0) as flow_load_sum,
+        {% for t in flow_item_types -%}
+        coalesce(load_sums.flow_load_sum_{{ t }}, 0) as flow_load_sum_{{ t }},
+        {% endfor -%}
+        coalesce(end_load.flow_load, 0) as flow_load_end,
+        {% for t in flow_item_types -%}
+        coalesce(end_load.flow_load_{{ t }}, 0) as flow_load_end_{{ t }}{% if not loop.last %},{% endif %}
+        {% endfor %}
+
+    from period_scopes
+    left join canceled_stats
+        on {{ flowmart_same_scope_period('period_scopes', 'canceled_stats') }}
+    left join load_sums
+        on {{ flowmart_same_scope_period('period_scopes', 'load_sums') }}
+    left join daily_load as end_load
+        on period_scopes.scope_kind = end_load.scope_kind
+        and period_scopes.scope_name = end_load.scope_name
+        and period_scopes.last_snapshot_day = end_load.snapshot_date
+
+),
+
 {% if is_incremental() -%}
 -- change detection (see the header): what is stored, against what is cheap to recompute
 stored as (
@@ -289,10 +317,7 @@ absent_keys as (
     select period_scopes.scope_kind, period_scopes.scope_name, period_scopes.grain, period_scopes.period_start
     from period_scopes
     left join stored
-        on period_scopes.scope_kind = stored.scope_kind
-        and period_scopes.scope_name = stored.scope_name
-        and period_scopes.grain = stored.grain
-        and period_scopes.period_start = stored.period_start
+        on {{ flowmart_same_scope_period('period_scopes', 'stored') }}
     where stored.scope_kind is null
 
 ),
@@ -341,46 +366,28 @@ team_completion_counts as (
 -- work-in-progress days moved); the average load is compared as the sum it was divided from
 moved_team_periods as (
 
-    select period_scopes.team, period_scopes.value_stream, period_scopes.grain, period_scopes.period_start
-    from period_scopes
+    select figures.team, figures.value_stream, figures.grain, figures.period_start
+    from period_figures as figures
     inner join stored
-        on period_scopes.scope_kind = stored.scope_kind
-        and period_scopes.scope_name = stored.scope_name
-        and period_scopes.grain = stored.grain
-        and period_scopes.period_start = stored.period_start
+        on {{ flowmart_same_scope_period('figures', 'stored') }}
     left join team_completion_counts
-        on period_scopes.team = team_completion_counts.team
-        and period_scopes.grain = team_completion_counts.grain
-        and period_scopes.period_start = team_completion_counts.period_start
-    left join canceled_stats
-        on period_scopes.scope_kind = canceled_stats.scope_kind
-        and period_scopes.scope_name = canceled_stats.scope_name
-        and period_scopes.grain = canceled_stats.grain
-        and period_scopes.period_start = canceled_stats.period_start
-    left join load_sums
-        on period_scopes.scope_kind = load_sums.scope_kind
-        and period_scopes.scope_name = load_sums.scope_name
-        and period_scopes.grain = load_sums.grain
-        and period_scopes.period_start = load_sums.period_start
-    left join daily_load as end_load
-        on period_scopes.scope_kind = end_load.scope_kind
-        and period_scopes.scope_name = end_load.scope_name
-        and period_scopes.last_snapshot_day = end_load.snapshot_date
+        on figures.team = team_completion_counts.team
+        and figures.grain = team_completion_counts.grain
+        and figures.period_start = team_completion_counts.period_start
 
     where
-        period_scopes.scope_kind = 'team'
+        figures.scope_kind = 'team'
         and (
             stored.items_completed <> coalesce(team_completion_counts.items_completed, 0)
-            or stored.items_canceled <> coalesce(canceled_stats.items_canceled, 0)
-            or coalesce(round(stored.flow_load_avg * stored.snapshot_days), 0)
-                <> coalesce(load_sums.flow_load_sum, 0)
+            or stored.items_canceled <> figures.items_canceled
+            or coalesce(round(stored.flow_load_avg * stored.snapshot_days), 0) <> figures.flow_load_sum
             {% for t in flow_item_types -%}
             or coalesce(round(stored.flow_load_avg_{{ t }} * stored.snapshot_days), 0)
-                <> coalesce(load_sums.flow_load_sum_{{ t }}, 0)
+                <> figures.flow_load_sum_{{ t }}
             {% endfor -%}
-            or coalesce(stored.flow_load_end, 0) <> coalesce(end_load.flow_load, 0)
+            or coalesce(stored.flow_load_end, 0) <> figures.flow_load_end
             {% for t in flow_item_types -%}
-            or coalesce(stored.flow_load_end_{{ t }}, 0) <> coalesce(end_load.flow_load_{{ t }}, 0)
+            or coalesce(stored.flow_load_end_{{ t }}, 0) <> figures.flow_load_end_{{ t }}
             {% endfor %}
         )
 
@@ -437,10 +444,7 @@ completion_stats as (
     from completed
     {% if is_incremental() -%}
     inner join keys_to_write
-        on completed.scope_kind = keys_to_write.scope_kind
-        and completed.scope_name = keys_to_write.scope_name
-        and completed.grain = keys_to_write.grain
-        and completed.period_start = keys_to_write.period_start
+        on {{ flowmart_same_scope_period('completed', 'keys_to_write') }}
     {%- endif %}
     group by 1, 2, 3, 4
 
@@ -450,7 +454,7 @@ completion_stats as (
 joined as (
 
     select
-        period_scopes.*,
+        figures.*,
         coalesce(completion_stats.items_completed, 0) as items_completed,
         {% for t in flow_item_types -%}
         coalesce(completion_stats.items_completed_{{ t }}, 0) as items_completed_{{ t }},
@@ -460,49 +464,20 @@ joined as (
         completion_stats.started_active_hours,
         completion_stats.started_flow_hours,
         completion_stats.lead_time_p50_hours,
-        coalesce(canceled_stats.items_canceled, 0) as items_canceled,
         case
-            when canceled_stats.last_item_updated_at is null
-                or completion_stats.last_item_updated_at > canceled_stats.last_item_updated_at
+            when figures.canceled_updated_at is null
+                or completion_stats.last_item_updated_at > figures.canceled_updated_at
                 then completion_stats.last_item_updated_at
-            else canceled_stats.last_item_updated_at
-        end as last_item_updated_at,
-        coalesce(load_sums.flow_load_sum, 0) as flow_load_sum,
-        {% for t in flow_item_types -%}
-        coalesce(load_sums.flow_load_sum_{{ t }}, 0) as flow_load_sum_{{ t }},
-        {% endfor -%}
-        coalesce(end_load.flow_load, 0) as flow_load_end,
-        {% for t in flow_item_types -%}
-        coalesce(end_load.flow_load_{{ t }}, 0) as flow_load_end_{{ t }}{% if not loop.last %},{% endif %}
-        {% endfor %}
+            else figures.canceled_updated_at
+        end as last_item_updated_at
 
-    from period_scopes
+    from period_figures as figures
     {% if is_incremental() -%}
     inner join keys_to_write
-        on period_scopes.scope_kind = keys_to_write.scope_kind
-        and period_scopes.scope_name = keys_to_write.scope_name
-        and period_scopes.grain = keys_to_write.grain
-        and period_scopes.period_start = keys_to_write.period_start
+        on {{ flowmart_same_scope_period('figures', 'keys_to_write') }}
     {%- endif %}
     left join completion_stats
-        on period_scopes.scope_kind = completion_stats.scope_kind
-        and period_scopes.scope_name = completion_stats.scope_name
-        and period_scopes.grain = completion_stats.grain
-        and period_scopes.period_start = completion_stats.period_start
-    left join canceled_stats
-        on period_scopes.scope_kind = canceled_stats.scope_kind
-        and period_scopes.scope_name = canceled_stats.scope_name
-        and period_scopes.grain = canceled_stats.grain
-        and period_scopes.period_start = canceled_stats.period_start
-    left join load_sums
-        on period_scopes.scope_kind = load_sums.scope_kind
-        and period_scopes.scope_name = load_sums.scope_name
-        and period_scopes.grain = load_sums.grain
-        and period_scopes.period_start = load_sums.period_start
-    left join daily_load as end_load
-        on period_scopes.scope_kind = end_load.scope_kind
-        and period_scopes.scope_name = end_load.scope_name
-        and period_scopes.last_snapshot_day = end_load.snapshot_date
+        on {{ flowmart_same_scope_period('figures', 'completion_stats') }}
 
 )
 
