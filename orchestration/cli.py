@@ -122,8 +122,9 @@ def cmd_serve_sample(args: argparse.Namespace) -> int:
 
 def _test_options(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--all-tests", action="store_true",
-                    help="data tests read every row (default: on a built warehouse, the big models' tests "
-                         "read the rows of items updated in the last 7 days; a full refresh tests all)")
+                    help="data tests read every row (default: on a built warehouse, the tests of the big "
+                         "models and the Jira staging views read the rows of items updated or loaded in the "
+                         "last 7 days; a full refresh tests all)")
     sp.add_argument("--unit-tests", action="store_true", help="also run dbt's unit tests (model logic; CI runs them)")
 
 

@@ -52,18 +52,21 @@ class FlowmartDbtTranslator(DagsterDbtTranslator):
 )
 def flowmart_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     target = os.environ.get("FLOWMART_TARGET", "duckdb")
-    # new org rules force a full refresh (the incremental models remap only the items that change); the big
-    # models' data tests read the changed rows on a built warehouse, every row on the weekly run (tag
-    # flowmart/test_scope=all), on the first build and on a full refresh (macros/flowmart_test_scope.sql)
+    # new org rules or models' code force a full refresh (the incremental models remap only the items that
+    # change); the big models' data tests read the changed rows on a built warehouse, every row on the
+    # weekly run (tag flowmart/test_scope=all), on the first build and on a full refresh
+    # (macros/flowmart_test_scope.sql)
     plan = runner.plan_build(target, whole_project=set(context.selected_asset_keys) == set(context.assets_def.keys),
                              test_scope=context.run.tags.get(TEST_SCOPE_TAG))
     if plan.rules_changed:
         context.log.warning("the org config's rules changed since the last build: full refresh")
+    if plan.code_changed:
+        context.log.warning("the dbt models' code changed since the last build: full refresh")
     context.log.info(f"data tests read {plan.test_scope} rows of the big models")
     with runner.test_scope_env(plan.test_scope):
         yield from dbt.cli(["build", *(["--full-refresh"] if plan.full_refresh else [])], context=context).stream()
-    if plan.fingerprint:
-        runner.record_rules_fingerprint(target, plan.fingerprint)
+    if plan.fingerprints:
+        runner.record_build_state(target, plan.fingerprints)
 
 
 class FlowmartDltTranslator(DagsterDltTranslator):

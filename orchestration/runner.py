@@ -191,58 +191,84 @@ def _org_rules_fingerprint(warehouse: Any) -> str | None:
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
-def _built_rules_fingerprint(warehouse: Any) -> str | None:
-    """The org rules fingerprint the warehouse was last built with (None: never recorded)."""
+def _models_fingerprint() -> str:
+    """SHA-256 of the dbt project's code (models, macros, dbt_project.yml): an incremental model whose logic
+    changed must rebuild its history, not only the items that change next."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    files = [DBT_PROJECT_DIR / "dbt_project.yml"]
+    for folder in ("models", "macros"):
+        files += sorted(p for p in (DBT_PROJECT_DIR / folder).rglob("*") if p.is_file())
+    for path in files:
+        digest.update(str(path.relative_to(DBT_PROJECT_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _built_state(warehouse: Any, name: str) -> str | None:
+    """A fingerprint the warehouse was last built with (None: never recorded)."""
     if not warehouse.exists(STATE_SCHEMA, "build_state"):
         return None
-    return warehouse.scalar(f"select value from {STATE_SCHEMA}.build_state where name = 'org_rules_fingerprint'")
+    return warehouse.scalar(f"select value from {STATE_SCHEMA}.build_state where name = {warehouse.marker}",
+                            [name])
 
 
-def record_rules_fingerprint(target: str, fingerprint: str) -> None:
+def record_build_state(target: str, fingerprints: dict[str, str]) -> None:
+    """Record the fingerprints (org rules, models' code) of a successful build of the whole project."""
     from orchestration.warehouse import Warehouse
 
     with Warehouse(target) as warehouse:
         warehouse.rows(f"create schema if not exists {STATE_SCHEMA}")
         warehouse.rows(f"create table if not exists {STATE_SCHEMA}.build_state (name text, value text)")
-        warehouse.rows(f"delete from {STATE_SCHEMA}.build_state where name = 'org_rules_fingerprint'")
-        warehouse.rows(f"insert into {STATE_SCHEMA}.build_state values ('org_rules_fingerprint', "
-                       f"{warehouse.marker})", [fingerprint])
+        for name, value in fingerprints.items():
+            warehouse.rows(f"delete from {STATE_SCHEMA}.build_state where name = {warehouse.marker}", [name])
+            warehouse.rows(f"insert into {STATE_SCHEMA}.build_state values ({warehouse.marker}, "
+                           f"{warehouse.marker})", [name, value])
 
 
 @dataclass
 class BuildPlan:
-    full_refresh: bool  # asked for, or forced by org rules that changed since the last build
+    full_refresh: bool  # asked for, or forced by org rules or models' code changed since the last build
     rules_changed: bool
+    code_changed: bool
     test_scope: str  # the data tests' scope (macros/flowmart_test_scope.sql): 'changed' or 'all'
-    fingerprint: str | None  # the org rules to record once the build succeeds
+    fingerprints: dict[str, str]  # to record once the build (of the whole project) succeeds
 
 
 def plan_build(target: str, *, full_refresh: bool = False, whole_project: bool = True,
                test_scope: str | None = None) -> BuildPlan:
     """One look at the warehouse before a build (the CLI's and the Dagster job's).
     - The incremental models remap only the items that change, so org rules that differ from those of the
-      last build (of the whole project) force a full refresh.
+      last build (of the whole project) force a full refresh; so does a change of the dbt project's code
+      (models, macros) since that build, e.g. after an upgrade.
     - Unless `test_scope` is given: 'changed' for an incremental run on a warehouse whose flow marts are
       built (the big models' tests then read the rows of recently updated items), 'all' for the first
       build and any full refresh."""
     from orchestration.warehouse import Warehouse
 
-    fingerprint = built = None
+    fingerprint = built = built_code = None
     marts_built = False
     try:
         with Warehouse(target) as warehouse:
             if whole_project:
                 try:
-                    fingerprint, built = _org_rules_fingerprint(warehouse), _built_rules_fingerprint(warehouse)
+                    fingerprint = _org_rules_fingerprint(warehouse)
+                    built = _built_state(warehouse, "org_rules_fingerprint")
+                    built_code = _built_state(warehouse, "models_fingerprint")
                 except Exception:  # unreadable rules: no comparison (dbt reports what is wrong)
                     fingerprint = built = None
             marts_built = warehouse.exists("marts", "completed_work_items")
     except Exception:  # no warehouse yet (first run), or the server is not up: dbt will say so
         pass
     changed = bool(fingerprint and built and fingerprint != built)
-    full = full_refresh or changed
+    code = _models_fingerprint() if whole_project else None
+    # a built warehouse without a recorded code fingerprint was built by an older version
+    code_changed = bool(code and marts_built and built_code != code)
+    full = full_refresh or changed or code_changed
     scope = test_scope or ("changed" if marts_built and not full else "all")
-    return BuildPlan(full, changed, scope, fingerprint)
+    fingerprints = {name: value for name, value in (("org_rules_fingerprint", fingerprint),
+                                                    ("models_fingerprint", code)) if value}
+    return BuildPlan(full, changed, code_changed, scope, fingerprints)
 
 
 @contextlib.contextmanager
@@ -269,6 +295,9 @@ def dbt_build(target: str, select: list[str] | None = None, full_refresh: bool =
     if plan.rules_changed and not full_refresh:
         log.warning("the org config's teams, ownership, type or status rules changed since the last build: "
                     "rebuilding every model from the full history (--full-refresh)")
+    if plan.code_changed and not full_refresh:
+        log.warning("the dbt models' code changed since the last build (an upgrade?): rebuilding every model "
+                    "from the full history (--full-refresh)")
     extra = list(extra_args or [])
     if select:
         extra += ["--select", *select]
@@ -293,8 +322,8 @@ def dbt_build(target: str, select: list[str] | None = None, full_refresh: bool =
         raise RuntimeError(f"dbt build could not run: {result.exception}")
     counts["success"] = int(bool(result.success))
     counts["test_scope"] = plan.test_scope
-    if result.success and plan.fingerprint:
-        record_rules_fingerprint(target, plan.fingerprint)
+    if result.success and plan.fingerprints:
+        record_build_state(target, plan.fingerprints)
     return counts
 
 

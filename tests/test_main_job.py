@@ -112,6 +112,29 @@ def test_a_change_of_the_org_rules_rebuilds_the_history(sample_run):
     assert old_team not in teams and teams.get(new_team, 0) > 50, teams
 
 
+def test_a_warehouse_built_by_other_model_code_is_rebuilt_in_full(sample_run):
+    """After an upgrade (the dbt models' code differs from the one the warehouse was built with), the next
+    run rebuilds every model instead of the changed items only, says so, and records the new code."""
+    tmp, first = sample_run
+    assert first.returncode == 0
+    warehouse = tmp / "warehouse" / "flowmart.duckdb"
+    state = "select value from flowmart_state.build_state where name = 'models_fingerprint'"
+    conn = duckdb.connect(str(warehouse))
+    current = conn.execute(state).fetchone()[0]
+    conn.execute("update flowmart_state.build_state set value = 'built by an older version' "
+                 "where name = 'models_fingerprint'")
+    conn.close()
+    result = _run(tmp)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "models' code changed since the last build" in result.stderr + result.stdout
+    assert "rows of items updated" not in result.stdout  # a full refresh tests every row
+    conn = duckdb.connect(str(warehouse), read_only=True)
+    assert conn.execute(state).fetchone()[0] == current
+    conn.close()
+    again = _run(tmp)
+    assert again.returncode == 0 and "models' code changed" not in again.stderr + again.stdout
+
+
 @pytest.mark.postgres
 def test_the_same_run_builds_and_tests_on_postgresql(postgres, tmp_path):
     """First run, then a second (incremental) run and dbt's unit tests, all on PostgreSQL."""
@@ -138,7 +161,7 @@ def test_the_same_run_builds_and_tests_on_postgresql(postgres, tmp_path):
     # the incremental models take their incremental path; the big models' tests read the changed rows
     second = _run(tmp_path, "--target", "postgres", "--scale", "0.2", env=postgres.env())
     assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-4000:]
-    assert "rows of items updated in the last 7 days" in second.stdout
+    assert "rows of items updated or loaded in the last 7 days" in second.stdout
     again = marts()
     assert again[:2] == (teams, completed) and again[2][0] == flow[0] and again[3][0] == waits[0]
     assert abs(again[2][1] - flow[1]) < 1e-6 * flow[1] and abs(again[3][1] - waits[1]) < 1e-6 * waits[1]
