@@ -199,8 +199,10 @@ def test_no_name_or_email_of_sample_people_lands_and_bots_are_recognisable(
     secrets = {p.display_name for p in world.people} | {p.email for p in world.people}
     secrets |= {p.login for p in world.people} | {p.display_name.split()[-1] for p in world.people}
     with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as con:
+        # dlt's own ids (_dlt_id...) are random base64: a surname can show up in one by chance (it did)
         columns = con.execute("""select table_schema, table_name, column_name from information_schema.columns
-                                 where data_type = 'VARCHAR'""").fetchall()
+                                 where data_type = 'VARCHAR' and column_name not like '\\_dlt%' escape '\\'
+                              """).fetchall()
         assert len(columns) > 20
         leaks = []
         for schema, table, column in columns:
