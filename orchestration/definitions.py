@@ -58,10 +58,8 @@ def flowmart_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource) -> 
     # (macros/flowmart_test_scope.sql)
     plan = runner.plan_build(target, whole_project=set(context.selected_asset_keys) == set(context.assets_def.keys),
                              test_scope=context.run.tags.get(TEST_SCOPE_TAG))
-    if plan.rules_changed:
-        context.log.warning("the org config's rules changed since the last build: full refresh")
-    if plan.code_changed:
-        context.log.warning("the dbt models' code changed since the last build: full refresh")
+    for reason in plan.refresh_reasons:
+        context.log.warning(f"{reason}: full refresh")
     context.log.info(f"data tests read {plan.test_scope} rows of the big models")
     with runner.test_scope_env(plan.test_scope):
         yield from dbt.cli(["build", *(["--full-refresh"] if plan.full_refresh else [])], context=context).stream()

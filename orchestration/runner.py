@@ -228,9 +228,8 @@ def record_build_state(target: str, fingerprints: dict[str, str]) -> None:
 
 @dataclass
 class BuildPlan:
-    full_refresh: bool  # asked for, or forced by org rules or models' code changed since the last build
-    rules_changed: bool
-    code_changed: bool
+    full_refresh: bool  # asked for, or forced by a change since the last build (refresh_reasons)
+    refresh_reasons: list[str]  # what changed since the last build and forces a full refresh
     test_scope: str  # the data tests' scope (macros/flowmart_test_scope.sql): 'changed' or 'all'
     fingerprints: dict[str, str]  # to record once the build (of the whole project) succeeds
 
@@ -250,25 +249,28 @@ def plan_build(target: str, *, full_refresh: bool = False, whole_project: bool =
     marts_built = False
     try:
         with Warehouse(target) as warehouse:
+            marts_built = warehouse.exists("marts", "completed_work_items")
             if whole_project:
+                built_code = _built_state(warehouse, "models_fingerprint")
                 try:
                     fingerprint = _org_rules_fingerprint(warehouse)
                     built = _built_state(warehouse, "org_rules_fingerprint")
-                    built_code = _built_state(warehouse, "models_fingerprint")
                 except Exception:  # unreadable rules: no comparison (dbt reports what is wrong)
                     fingerprint = built = None
-            marts_built = warehouse.exists("marts", "completed_work_items")
     except Exception:  # no warehouse yet (first run), or the server is not up: dbt will say so
         pass
-    changed = bool(fingerprint and built and fingerprint != built)
     code = _models_fingerprint() if whole_project else None
+    reasons = []
+    if fingerprint and built and fingerprint != built:
+        reasons.append("the org config's teams, ownership, type or status rules changed since the last build")
     # a built warehouse without a recorded code fingerprint was built by an older version
-    code_changed = bool(code and marts_built and built_code != code)
-    full = full_refresh or changed or code_changed
+    if code and marts_built and built_code != code:
+        reasons.append("the dbt models' code changed since the last build (an upgrade?)")
+    full = full_refresh or bool(reasons)
     scope = test_scope or ("changed" if marts_built and not full else "all")
     fingerprints = {name: value for name, value in (("org_rules_fingerprint", fingerprint),
                                                     ("models_fingerprint", code)) if value}
-    return BuildPlan(full, changed, code_changed, scope, fingerprints)
+    return BuildPlan(full, reasons, scope, fingerprints)
 
 
 @contextlib.contextmanager
@@ -292,12 +294,9 @@ def dbt_build(target: str, select: list[str] | None = None, full_refresh: bool =
     (unit_tests=False), CI runs them. all_tests=False lets an incremental run test the changed rows only."""
     plan = plan_build(target, full_refresh=full_refresh, whole_project=not select,
                       test_scope="all" if all_tests else None)
-    if plan.rules_changed and not full_refresh:
-        log.warning("the org config's teams, ownership, type or status rules changed since the last build: "
-                    "rebuilding every model from the full history (--full-refresh)")
-    if plan.code_changed and not full_refresh:
-        log.warning("the dbt models' code changed since the last build (an upgrade?): rebuilding every model "
-                    "from the full history (--full-refresh)")
+    if not full_refresh:
+        for reason in plan.refresh_reasons:
+            log.warning(f"{reason}: rebuilding every model from the full history (--full-refresh)")
     extra = list(extra_args or [])
     if select:
         extra += ["--select", *select]

@@ -2,8 +2,8 @@
     has never been loaded, so its raw tables do not exist; they are created empty from the columns the
     source YAML declares, and the models downstream build with zero rows instead of failing.
     A raw table that exists but lacks a declared column (landed by an older version of the loaders, such
-    as the Jira changelog before it kept dlt's load id) gets the column, empty; dlt compares with the
-    table's real columns, so its next load fills it without adding it again.
+    as the Jira tables before the loader stamped rows with `loaded_at`) gets the column, empty; dlt
+    compares with the table's real columns, so its next load fills it without adding it again.
     A source table without declared columns is left alone. One catalogue query finds what exists. -#}
 {% macro flowmart_create_missing_sources() %}
     {% if execute %}
