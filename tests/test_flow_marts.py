@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from dbt.cli.main import dbtRunner
 
 from pipelines import jira, org
 from pipelines.orgconfig import load_org_config
+from pipelines.sample.daily_loads import stamp_as_daily_loads
 from pipelines.sample.server import SampleApiServer
 from pipelines.sample.world import REVIEW_BOTTLENECK_TEAM
 from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT
@@ -35,6 +37,8 @@ class FlowWarehouse:
     after_incremental: dict[str, list[tuple]]
     after_full_refresh: dict[str, list[tuple]]
     changed: dict[str, str]  # what happened on day 1: issue key -> story
+    views_on_day_1: dict[str, str]  # staging view -> dbt's message for it in the incremental run
+    incremental_sql: dict[str, str]  # status model -> its SQL as the incremental run compiled it
 
 
 _PARSED: dict = {}  # the dbt manifest, parsed once per test session
@@ -45,9 +49,10 @@ def _dbt_args(tmp: Path) -> list[str]:
             "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs"), "--quiet"]
 
 
-def _dbt(tmp: Path, now: datetime, *args: str) -> None:
+def _dbt(tmp: Path, now: datetime, *args: str) -> dict[str, str]:
     """`dbt run` of the flow models with the reporting clock at `now`, in-process on a manifest parsed
-    once (a change of --vars would otherwise re-parse the whole project on every run)."""
+    once (a change of --vars would otherwise re-parse the whole project on every run). Returns dbt's
+    message for each view it ran."""
     common = _dbt_args(tmp)
     if "manifest" not in _PARSED:
         parsed = dbtRunner().invoke(["parse", *common])
@@ -58,6 +63,8 @@ def _dbt(tmp: Path, now: datetime, *args: str) -> None:
         "--vars", json.dumps({"flowmart_now": f"{now:%Y-%m-%d %H:%M:%S}"}), *args,
     ])
     assert result.success, result.exception or result.result
+    return {r.node.name: r.message for r in result.result
+            if r.node.resource_type == "model" and r.node.config.materialized == "view"}
 
 
 def _flow_model_names() -> set[str]:
@@ -155,14 +162,20 @@ def flow_warehouse(small_sample: Path, tmp_path_factory: pytest.TempPathFactory)
         jira.load(config, small_sample)
         _dbt(tmp, DAY_0)
         after_full_build = _flow_tables(path)
+        # the history as daily loads would have stamped it, not all in the load a minute ago
+        stamp_as_daily_loads(path)
 
         changed = _one_day_of_work(server.apis["jira"], small_sample)
         jira.load(config, small_sample)
-        _dbt(tmp, DAY_1)
+        views = _dbt(tmp, DAY_1)
         after_incremental = _flow_tables(path)
+        compiled = tmp / "target" / "compiled" / "flowmart" / "models" / "intermediate"
+        incremental_sql = {p.stem: p.read_text() for p in (compiled / "core" / "int_statuses_mapped.sql",
+                                                           compiled / "flow" / "int_status_periods_classified.sql")}
         _dbt(tmp, DAY_1, "--full-refresh")
         after_full_refresh = _flow_tables(path)
-    yield FlowWarehouse(path, after_full_build, after_incremental, after_full_refresh, changed)
+    yield FlowWarehouse(path, after_full_build, after_incremental, after_full_refresh, changed, views,
+                        incremental_sql)
 
 
 def _query(path: Path, sql: str) -> list[tuple]:
@@ -201,6 +214,36 @@ def test_an_incremental_run_after_a_day_of_work_equals_a_full_refresh(flow_wareh
     assert set(incremental) == set(full) == _flow_model_names()  # every flow model is compared
     for table in full:
         assert _same_rows(incremental[table], full[table]), f"{table}: incremental differs from full refresh"
+
+
+def test_the_incremental_run_reads_the_changelog_of_the_latest_loads_only(flow_warehouse):
+    """The status models read the changelog of the issues updated since their last run from the rows of
+    the loads that wrote those issues: the bound (the oldest of those loads) is a constant in their SQL,
+    and it leaves out the older loads. The results equal a full refresh's (test above): no status change
+    of a changed issue was lost."""
+    for model, sql in flow_warehouse.incremental_sql.items():
+        bound = re.search(r"changelog_items\.loaded_at >= cast\('([^']+)'", sql)
+        assert bound, f"{model}: no load bound on the changelog"
+        older, newer = _query(flow_warehouse.path, f"""
+            select count(*) filter (where loaded_at < '{bound[1]}'), count(*) filter (where loaded_at >= '{bound[1]}')
+            from raw_jira.changelog_items""")[0]
+        assert older > 10 * newer > 0, (model, older, newer)
+
+
+def test_unchanged_views_are_left_as_they_are_and_changed_ones_replaced(flow_warehouse, tmp_path, monkeypatch):
+    """The daily run does not recreate a staging view whose SQL is the one it was built from (the
+    fingerprint in its comment); a view built from other SQL is replaced."""
+    views = flow_warehouse.views_on_day_1
+    assert "stg_jira__changelog_items" in views and set(views.values()) == {"unchanged"}, views
+    path = flow_warehouse.path
+    monkeypatch.setenv("FLOWMART_DUCKDB_PATH", str(path))
+    _query(path, "create or replace view staging.stg_jira__statuses as select 1 as not_the_model;"
+                 "comment on view staging.stg_jira__statuses is 'flowmart view 0'")
+    result = dbtRunner(manifest=_PARSED["manifest"]).invoke(
+        ["run", "--select", "stg_jira__statuses", *_dbt_args(tmp_path)])
+    messages = [r.message for r in result.result if r.node.name == "stg_jira__statuses"]
+    assert result.success and messages and messages != ["unchanged"], result.result
+    assert _query(path, "select count(*) from staging.stg_jira__statuses where status_id is not null")[0][0] > 0
 
 
 def test_the_day_of_work_shows_in_the_marts_after_the_incremental_run(flow_warehouse):

@@ -71,7 +71,7 @@
     {%- endif -%}
     {%- if since is not none -%}
         (select * from {{ relation }}
-         where {{ load_column }} >= cast('{{ since.strftime('%Y-%m-%d %H:%M:%S.%f') }}' as {{ dbt.type_timestamp() }}))
+         where {{ load_column }} >= {{ flowmart_timestamp_literal(since) }})
     {%- else -%}
         {{ relation }}
     {%- endif -%}

@@ -13,12 +13,60 @@
     {{ updated_at_column }} > ({{ flowmart_last_run_watermark(relation, stored_column) }})
 {%- endmacro %}
 
-{#- The watermark of an incremental run as a scalar subquery: the newest `stored_column` in `relation` minus
-    the lookback (var `flow_lookback_days`, default 3); 1900-01-01 for an empty relation. -#}
+{#- The watermark of an incremental run: the newest `stored_column` in `relation` minus the lookback (var
+    `flow_lookback_days`, default 3); 1900-01-01 for an empty relation. In a run it is computed first and
+    written as a constant, so the database filters the scans with it (DuckDB skips the row groups of older
+    issues) and plans the joins on the few changed issues, not on every issue; at parse time and in unit
+    tests (whose `this` is a fixture, not the stored table) it stays a scalar subquery. -#}
 {% macro flowmart_last_run_watermark(relation, stored_column='item_updated_at') -%}
-    select {{ dbt.dateadd('day', -1 * var('flow_lookback_days', 3),
-        "coalesce(max(" ~ stored_column ~ "), cast('1900-01-01 00:00:00' as " ~ dbt.type_timestamp() ~ "))") }}
-    from {{ relation }}
+    {%- set query -%}
+        select {{ dbt.dateadd('day', -1 * var('flow_lookback_days', 3),
+            "coalesce(max(" ~ stored_column ~ "), cast('1900-01-01 00:00:00' as " ~ dbt.type_timestamp() ~ "))") }}
+        from {{ relation }}
+    {%- endset -%}
+    {%- if flowmart_queries_ahead() -%}
+        {{ flowmart_timestamp_literal(run_query(query).columns[0].values()[0]) }}
+    {%- else -%}
+        ({{ query }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- True when a model may query the warehouse while it compiles: a run, not the parse, and not a unit test
+    (its inputs are fixtures). -#}
+{% macro flowmart_queries_ahead() -%}
+    {{ return(execute and model.resource_type != 'unit_test') }}
+{%- endmacro %}
+
+{#- A naive timestamp as a SQL constant. -#}
+{% macro flowmart_timestamp_literal(value) -%}
+    cast('{{ value.strftime('%Y-%m-%d %H:%M:%S.%f') }}' as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+{#- A condition on the changelog for an incremental run: the items of the issues updated after `watermark`
+    (an expression) are among those loaded no earlier than the oldest load of these issues, because the
+    Jira loader writes an issue and its changelog together, stamped with the same load instant
+    (`loaded_at`). Computed first and written as a constant, so DuckDB reads only the row groups of the
+    latest loads of the 5 M-row changelog instead of joining all of it with the changed issues. `true` (no
+    restriction) while the bound is unknown: at parse time, in unit tests, or when a changed issue landed
+    before the loader kept the column. -#}
+{% macro flowmart_changelog_loaded_for_issues_updated_after(watermark, column='changelog_items.loaded_at') -%}
+    {%- if flowmart_queries_ahead() -%}
+        {%- set query -%}
+            select min(loaded_at), count(*), count(loaded_at)
+            from {{ ref('stg_jira__issues') }}
+            where updated_at > {{ watermark }}
+        {%- endset -%}
+        {%- set row = run_query(query).rows[0] -%}
+        {%- if row[1] == 0 -%}
+            false
+        {%- elif row[1] == row[2] -%}
+            {{ column }} >= {{ flowmart_timestamp_literal(row[0]) }}
+        {%- else -%}
+            true
+        {%- endif -%}
+    {%- else -%}
+        true
+    {%- endif -%}
 {%- endmacro %}
 
 {#- Post-hook: remove the rows of issues that left the scope (deleted in the tracker, or no longer a
@@ -89,4 +137,93 @@
         from {{ ref('int_work_items_measured') }}
         where team is not null
     )
+{%- endmacro %}
+
+{#- Marts kept in step with their source row by row (flow metrics per team and value stream, baselines).
+    An incremental run computes every row of the mart but writes only those that are new or differ from the
+    stored row (`except`: nulls compare equal), replacing them by key (delete+insert); the post-hook
+    flowmart_delete_keys_not_in removes the keys the source no longer has. The result equals a rebuild,
+    while a daily run writes the few hundred rows that moved instead of rewriting the table. Only for marts
+    whose values are exact functions of stored rows: a sum over a parallel aggregation can differ in its
+    last bits from one run to the next, and every row would then count as changed. -#}
+{% macro flowmart_rows_not_stored_yet() -%}
+    {%- if is_incremental() %}
+except
+select * from {{ this }}
+    {%- endif %}
+{%- endmacro %}
+
+{#- Post-hook of a mart kept in step (above): delete the rows whose key (`keys`, a list of columns) is no
+    longer in the rows of `source` where `source_filter` holds (`source_keys`: the key's columns there, when
+    their names differ). -#}
+{% macro flowmart_delete_keys_not_in(relation, keys, source, source_filter='true', source_keys=none) -%}
+    delete from {{ relation }}
+    where ({{ keys | join(', ') }}) not in (
+        select {{ (source_keys or keys) | join(', ') }} from {{ source }} where {{ source_filter }}
+    )
+{%- endmacro %}
+
+{#- flow_waiting_time_by_status: the team periods (team, grain, period_start) an incremental run rewrites,
+    from the day rows of int_flow_waits_daily (their totals rows, one per team and day): the periods of
+    the days whose completed items were updated since the last run (minus the lookback), and those whose
+    count of completed items differs from the stored one (including new periods, and stored periods with
+    no completed item left). -#}
+{% macro flowmart_team_periods_to_rewrite(relation) -%}
+    {%- set grains -%}
+        (select 'week' as grain union all select 'month' as grain union all select 'quarter' as grain)
+    {%- endset -%}
+    with
+
+    day_totals as (
+        select team, completed_date, items_completed, completions_updated_through
+        from {{ ref('int_flow_waits_daily') }}
+        where status_name is null
+    ),
+
+    period_counts as (
+        select
+            day_totals.team,
+            grains.grain,
+            {{ flowmart_period_start('grains.grain', 'day_totals.completed_date') }} as period_start,
+            sum(day_totals.items_completed) as items_completed,
+            max(day_totals.completions_updated_through) as last_item_updated_at
+        from day_totals
+        cross join {{ grains }} as grains
+        group by 1, 2, 3
+    ),
+
+    stored_counts as (
+        select distinct team, grain, period_start, items_completed
+        from {{ relation }}
+    )
+
+    select period_counts.team, period_counts.grain, period_counts.period_start
+    from period_counts
+    where period_counts.last_item_updated_at > {{ flowmart_last_run_watermark(relation, 'last_item_updated_at') }}
+
+    union
+
+    select
+        coalesce(period_counts.team, stored_counts.team) as team,
+        coalesce(period_counts.grain, stored_counts.grain) as grain,
+        coalesce(period_counts.period_start, stored_counts.period_start) as period_start
+    from period_counts
+    full outer join stored_counts
+        on period_counts.team = stored_counts.team
+        and period_counts.grain = stored_counts.grain
+        and period_counts.period_start = stored_counts.period_start
+    where period_counts.items_completed is distinct from stored_counts.items_completed
+{%- endmacro %}
+
+{#- Pre-hook of flow_waiting_time_by_status: in an incremental run, delete the stored rows of the team periods
+    it rewrites, so that a period left without rows loses its old ones. -#}
+{% macro flowmart_delete_team_periods_to_rewrite(relation) -%}
+    {%- if is_incremental() -%}
+        delete from {{ relation }}
+        where (team, grain, period_start) in (
+            select team, grain, period_start from ({{ flowmart_team_periods_to_rewrite(relation) }}) as rewritten
+        )
+    {%- else -%}
+        select 1 as nothing_to_delete
+    {%- endif -%}
 {%- endmacro %}

@@ -13,12 +13,16 @@
 -- from its resolution, not here.
 -- Incremental: the statuses seen so far are kept (`seen_status_name`, `last_seen_updated_at`); a run adds
 -- those of the issues updated since and maps every one again, so a mapping change applies at once.
+{%- if is_incremental() %}
+    {%- set watermark = flowmart_last_run_watermark(this, 'last_seen_updated_at') %}
+{%- endif %}
+
 with
 
 issues as (
     select issue_id, project_key, status_id, status, updated_at from {{ ref('stg_jira__issues') }}
     {% if is_incremental() -%}
-    where {{ flowmart_changed_since_last_run('updated_at', this, 'last_seen_updated_at') }}
+    where updated_at > {{ watermark }}
     {%- endif %}
 ),
 
@@ -33,7 +37,11 @@ status_changes as (
         changelog_items.to_string
     from {{ ref('stg_jira__changelog_items') }} as changelog_items
     inner join issues on issues.issue_id = changelog_items.issue_id
-    where changelog_items.field = 'status'
+    where
+        changelog_items.field = 'status'
+        {% if is_incremental() -%}
+        and {{ flowmart_changelog_loaded_for_issues_updated_after(watermark) }}
+        {%- endif %}
 ),
 
 seen as (

@@ -9,6 +9,10 @@
     )
 }}
 
+{%- if is_incremental() %}
+    {%- set watermark = flowmart_last_run_watermark(this) %}
+{%- endif %}
+
 with
 
 issues as (
@@ -74,7 +78,7 @@ work_items as (
     where
         owned_items.item_role in {{ flowmart_flow_item_roles() }}
         {% if is_incremental() -%}
-        and {{ flowmart_changed_since_last_run('issues.updated_at', this) }}
+        and issues.updated_at > {{ watermark }}
         {%- endif %}
 
 ),
@@ -98,7 +102,11 @@ status_changes as (
     inner join work_items
         on changelog_items.issue_id = work_items.issue_id
 
-    where changelog_items.field = 'status'
+    where
+        changelog_items.field = 'status'
+        {% if is_incremental() -%}
+        and {{ flowmart_changelog_loaded_for_issues_updated_after(watermark) }}
+        {%- endif %}
 
 ),
 

@@ -1,3 +1,14 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['team', 'grain', 'period_start'],
+        on_schema_change='fail',
+        post_hook=["{{ flowmart_delete_keys_not_in(this, ['team', 'grain', 'period_start'],
+                    ref('int_flow_metrics_aggregated'), \"scope_kind = 'team'\") }}"],
+    )
+}}
+
 {#- Flow Framework metrics per team and week / month / quarter: one row for every team and period
     from the first item's creation to now, including periods without completions. -#}
 with
@@ -47,3 +58,4 @@ select
     lead_time_p50_hours
 
 from metrics
+{{ flowmart_rows_not_stored_yet() }}

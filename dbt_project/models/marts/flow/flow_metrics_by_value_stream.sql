@@ -1,3 +1,14 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['value_stream', 'grain', 'period_start'],
+        on_schema_change='fail',
+        post_hook=["{{ flowmart_delete_keys_not_in(this, ['value_stream', 'grain', 'period_start'],
+                    ref('int_flow_metrics_aggregated'), \"scope_kind = 'value_stream'\") }}"],
+    )
+}}
+
 {#- Flow Framework metrics per value stream and week / month / quarter: one row for every value stream and period
     from the first item's creation to now, including periods without completions. -#}
 with
@@ -46,3 +57,4 @@ select
     lead_time_p50_hours
 
 from metrics
+{{ flowmart_rows_not_stored_yet() }}

@@ -1,8 +1,24 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['team', 'grain', 'period_start'],
+        on_schema_change='fail',
+        pre_hook=["{{ flowmart_delete_team_periods_to_rewrite(this) }}"],
+    )
+}}
+
 {#- Where work waits (the bottleneck view): per team, period (week / month / quarter) and status, the time
     the items completed in the period spent in that status while it counted as waiting — between work
     start and work end, in any state but active (waiting statuses, and also backlog or done when the
-    item went back or was reopened). Rolled up from int_flow_waits_daily (incremental), so a daily run
-    reads a million day rows instead of joining every completed item with its status periods. -#}
+    item went back or was reopened). Rolled up from int_flow_waits_daily (incremental), so a run reads
+    day rows instead of joining every completed item with its status periods.
+
+    Incremental: a run rewrites the team periods whose days changed (flowmart_team_periods_to_rewrite):
+    those holding a day whose completed items were updated since the last run, and those whose count of
+    completed items differs from the stored one (an item left or joined the period; a new or a vanished
+    period). A pre-hook deletes their stored rows first, so a period whose items no longer waited
+    anywhere, or that has no completed item left, loses its rows too. -#}
 with
 
 daily as (
@@ -21,35 +37,53 @@ grains as (
 
 ),
 
--- the day rows: a null status_name holds the day's totals, the others the waits per status
-daily_totals as (
+{% if is_incremental() -%}
+rewritten as (
 
-    select team, completed_date, items_completed, flow_time_hours, wait_hours as wait_time_hours
-    from daily
-    where status_name is null
+    {{ flowmart_team_periods_to_rewrite(this) }}
 
 ),
 
-daily_waits as (
+{% endif -%}
+-- the day rows by period: a null status_name holds the day's totals, the others the waits per status
+daily_by_grain as (
 
-    select team, value_stream, completed_date, status_name, flow_state, items_waited, wait_hours
+    select
+        daily.*,
+        grains.grain,
+        {{ flowmart_period_start('grains.grain', 'daily.completed_date') }} as period_start
+
     from daily
-    where status_name is not null
+    cross join grains
+
+),
+
+daily_rows as (
+
+    select daily_by_grain.*
+    from daily_by_grain
+    {% if is_incremental() -%}
+    inner join rewritten
+        on daily_by_grain.team = rewritten.team
+        and daily_by_grain.grain = rewritten.grain
+        and daily_by_grain.period_start = rewritten.period_start
+    {%- endif %}
 
 ),
 
 team_totals as (
 
     select
-        daily_totals.team,
-        grains.grain,
-        {{ flowmart_period_start('grains.grain', 'daily_totals.completed_date') }} as period_start,
-        sum(daily_totals.items_completed) as items_completed,
-        sum(daily_totals.flow_time_hours) as flow_time_hours,
-        sum(daily_totals.wait_time_hours) as wait_time_hours
+        team,
+        grain,
+        period_start,
+        sum(items_completed) as items_completed,
+        sum(flow_time_hours) as flow_time_hours,
+        sum(wait_hours) as wait_time_hours,
+        max(completions_updated_through) as last_item_updated_at
 
-    from daily_totals
-    cross join grains
+    from daily_rows
+    where status_name is null
 
     group by 1, 2, 3
 
@@ -57,13 +91,10 @@ team_totals as (
 
 daily_waits_by_grain as (
 
-    select
-        daily_waits.*,
-        grains.grain,
-        {{ flowmart_period_start('grains.grain', 'daily_waits.completed_date') }} as period_start
-
-    from daily_waits
-    cross join grains
+    select team, value_stream, completed_date, status_name, flow_state, items_waited, wait_hours, grain,
+        period_start
+    from daily_rows
+    where status_name is not null
 
 ),
 
@@ -104,7 +135,8 @@ select
     cast(row_number() over (
         partition by by_status.team, by_status.grain, by_status.period_start
         order by by_status.wait_hours desc, by_status.status_name
-    ) as integer) as wait_rank
+    ) as integer) as wait_rank,
+    team_totals.last_item_updated_at
 
 from by_status
 inner join team_totals

@@ -1,3 +1,14 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['team', 'metric', 'month_start'],
+        on_schema_change='fail',
+        post_hook=["{{ flowmart_delete_keys_not_in(this, ['team', 'month_start'], ref('int_flow_metrics_aggregated'),
+                    \"scope_kind = 'team' and grain = 'month'\", ['team', 'period_start']) }}"],
+    )
+}}
+
 {#- Each team's monthly flow metrics beside the team's own trailing baseline: the median of the metric over
     the 3 previous months (months where it is defined), with the change and a direction that knows which
     way is good. Within ±`flow_baseline_stable_pct` (default 10) percent of the baseline is 'stable'. -#}
@@ -105,3 +116,4 @@ select
     end as varchar) as direction
 
 from compared
+{{ flowmart_rows_not_stored_yet() }}
