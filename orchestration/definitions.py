@@ -61,8 +61,10 @@ def flowmart_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource) -> 
     for reason in plan.refresh_reasons:
         context.log.warning(f"{reason}: full refresh")
     context.log.info(f"data tests read {plan.test_scope} rows of the big models")
+    if plan.unchanged:
+        context.log.info(f"org rules and code as at the last build: left out {', '.join(plan.unchanged)}")
     with runner.test_scope_env(plan.test_scope):
-        yield from dbt.cli(["build", *(["--full-refresh"] if plan.full_refresh else [])], context=context).stream()
+        yield from dbt.cli(["build", *plan.dbt_args()], context=context).stream()
     if plan.fingerprints:
         runner.record_build_state(target, plan.fingerprints)
 

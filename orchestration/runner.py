@@ -226,12 +226,28 @@ def record_build_state(target: str, fingerprints: dict[str, str]) -> None:
                            f"{warehouse.marker})", [name, value])
 
 
+# The staging views of those tables: their SQL is the project's code, their rows the org rules, so with
+# both unchanged since the last successful build, the views and their data tests would do exactly what they
+# did then.
+RULE_VIEWS = tuple(f"stg_org__{table}" for table in RULE_TABLES)
+
+
 @dataclass
 class BuildPlan:
     full_refresh: bool  # asked for, or forced by a change since the last build (refresh_reasons)
     refresh_reasons: list[str]  # what changed since the last build and forces a full refresh
     test_scope: str  # the data tests' scope (macros/flowmart_test_scope.sql): 'changed' or 'all'
     fingerprints: dict[str, str]  # to record once the build (of the whole project) succeeds
+    unchanged: list[str] = field(default_factory=list)  # models left out, with their own tests (RULE_VIEWS)
+
+    def dbt_args(self) -> list[str]:
+        """The dbt build arguments of the plan (besides the selection). Tests of a left-out model that also
+        test a built one (e.g. that every team of a mart is a team of the org config) stay: cautious
+        indirect selection leaves out only the tests of the left-out models alone."""
+        args = ["--full-refresh"] if self.full_refresh else []
+        if self.unchanged:
+            args += ["--exclude", " ".join(self.unchanged), "--indirect-selection", "cautious"]
+        return args
 
 
 def plan_build(target: str, *, full_refresh: bool = False, whole_project: bool = True,
@@ -242,7 +258,9 @@ def plan_build(target: str, *, full_refresh: bool = False, whole_project: bool =
       (models, macros) since that build, e.g. after an upgrade.
     - Unless `test_scope` is given: 'changed' for an incremental run on a warehouse whose flow marts are
       built (the big models' tests then read the rows of recently updated items), 'all' for the first
-      build and any full refresh."""
+      build and any full refresh.
+    - A daily run ('changed') of the whole project with the org rules and the code of the last build leaves
+      out the org rules' staging views and their tests (RULE_VIEWS); the weekly run ('all') has them."""
     from orchestration.warehouse import Warehouse
 
     fingerprint = built = built_code = None
@@ -270,7 +288,9 @@ def plan_build(target: str, *, full_refresh: bool = False, whole_project: bool =
     scope = test_scope or ("changed" if marts_built and not full else "all")
     fingerprints = {name: value for name, value in (("org_rules_fingerprint", fingerprint),
                                                     ("models_fingerprint", code)) if value}
-    return BuildPlan(full, reasons, scope, fingerprints)
+    same_rules = bool(fingerprint) and fingerprint == built and bool(code) and code == built_code
+    unchanged = list(RULE_VIEWS) if same_rules and scope == "changed" and not full else []
+    return BuildPlan(full, reasons, scope, fingerprints, unchanged)
 
 
 @contextlib.contextmanager
@@ -300,8 +320,10 @@ def dbt_build(target: str, select: list[str] | None = None, full_refresh: bool =
     extra = list(extra_args or [])
     if select:
         extra += ["--select", *select]
-    if plan.full_refresh:
-        extra.append("--full-refresh")
+    extra += plan.dbt_args()
+    if plan.unchanged:
+        log.info(f"org rules and dbt code as at the last build: leaving out {', '.join(plan.unchanged)} "
+                 "and their tests")
     if not unit_tests:
         extra += ["--exclude-resource-type", "unit_test"]
     with test_scope_env(plan.test_scope):
@@ -321,6 +343,7 @@ def dbt_build(target: str, select: list[str] | None = None, full_refresh: bool =
         raise RuntimeError(f"dbt build could not run: {result.exception}")
     counts["success"] = int(bool(result.success))
     counts["test_scope"] = plan.test_scope
+    counts["left_out"] = len(plan.unchanged)
     if result.success and plan.fingerprints:
         record_build_state(target, plan.fingerprints)
     return counts

@@ -198,19 +198,30 @@ team_daily_load as (
 daily_load as (
 
     select
-        scope_kinds.scope_kind,
-        case when scope_kinds.scope_kind = 'team' then team_daily_load.team
-            else team_daily_load.value_stream end as scope_name,
-        team_daily_load.snapshot_date,
-        sum(team_daily_load.flow_load) as flow_load,
+        'team' as scope_kind,
+        team as scope_name,
+        snapshot_date,
+        flow_load,
         {% for t in flow_item_types -%}
-        sum(team_daily_load.flow_load_{{ t }}) as flow_load_{{ t }}{% if not loop.last %},{% endif %}
+        flow_load_{{ t }}{% if not loop.last %},{% endif %}
         {% endfor %}
 
     from team_daily_load
-    cross join scope_kinds
 
-    group by 1, 2, 3
+    union all
+
+    select
+        'value_stream' as scope_kind,
+        value_stream as scope_name,
+        snapshot_date,
+        sum(flow_load) as flow_load,
+        {% for t in flow_item_types -%}
+        sum(flow_load_{{ t }}) as flow_load_{{ t }}{% if not loop.last %},{% endif %}
+        {% endfor %}
+
+    from team_daily_load
+
+    group by value_stream, snapshot_date
 
 ),
 

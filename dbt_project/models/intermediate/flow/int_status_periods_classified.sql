@@ -61,6 +61,7 @@ statuses as (
 ),
 
 -- the work items to (re)compute: all of them, or in an incremental run those updated since the last one
+-- (the owned items carry the issue's last update)
 work_items as (
 
     select
@@ -69,7 +70,7 @@ work_items as (
         owned_items.created_at,
         owned_items.status as current_status_name,
         issues.status_id as current_status_id,
-        issues.updated_at as item_updated_at
+        owned_items.updated_at as item_updated_at
 
     from owned_items
     inner join issues
@@ -78,7 +79,7 @@ work_items as (
     where
         owned_items.item_role in {{ flowmart_flow_item_roles() }}
         {% if is_incremental() -%}
-        and issues.updated_at > {{ watermark }}
+        and owned_items.updated_at > {{ watermark }}
         {%- endif %}
 
 ),

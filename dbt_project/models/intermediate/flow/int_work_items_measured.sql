@@ -9,13 +9,11 @@
     )
 }}
 
+{%- if is_incremental() %}
+    {%- set watermark = flowmart_last_run_watermark(this) %}
+{%- endif %}
+
 with
-
-issues as (
-
-    select * from {{ ref('stg_jira__issues') }}
-
-),
 
 owned_items as (
 
@@ -29,20 +27,19 @@ canceled_resolutions as (
 
 ),
 
+-- the work items to (re)compute; the owned items carry the issue's last update (updated_at)
 work_items as (
 
     select
         owned_items.*,
-        issues.updated_at as item_updated_at
+        owned_items.updated_at as item_updated_at
 
     from owned_items
-    inner join issues
-        on owned_items.issue_id = issues.issue_id
 
     where
         owned_items.item_role in {{ flowmart_flow_item_roles() }}
         {% if is_incremental() -%}
-        and {{ flowmart_changed_since_last_run('issues.updated_at', this) }}
+        and owned_items.updated_at > {{ watermark }}
         {%- endif %}
 
 ),
@@ -59,6 +56,10 @@ status_periods as (
     from {{ ref('int_status_periods_classified') }} as status_periods
     inner join work_items
         on status_periods.issue_id = work_items.issue_id
+    {% if is_incremental() -%}
+    -- the periods of a changed item carry its last update (a constant filter, read before the join)
+    where status_periods.item_updated_at > {{ watermark }}
+    {%- endif %}
 
 ),
 
