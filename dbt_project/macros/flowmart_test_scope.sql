@@ -21,7 +21,9 @@
         {%- set tested = graph.nodes.get(model.attached_node) if model.attached_node else none -%}
         {%- set meta = tested.config.meta if tested else {} -%}
         {%- if meta.get('flowmart_changed_load_column') -%}
-            {%- do return(flowmart_changed_load_rows(relation, meta['flowmart_changed_load_column'])
+            {%- set clock = meta.get('flowmart_load_clock') -%}
+            {%- do return(flowmart_changed_load_rows(relation, meta['flowmart_changed_load_column'],
+                                                     source(clock[0], clock[1]) if clock else none)
                           ~ ' as dbt_subquery') -%}
         {%- endif -%}
         {%- set columns = meta.get('flowmart_changed_columns') -%}
@@ -58,14 +60,17 @@
 {#- `relation` for a test: every row, or (see above) a subquery of the rows whose load instant (`load_column`)
     lies within the test window of the newest one. The bound is computed first and written as a constant,
     which DuckDB compares with each row group's min/max to skip the older ones. Rows landed before the
-    loader kept the column have none; while no row has one, every row is read. Give it an alias. -#}
-{% macro flowmart_changed_load_rows(relation, load_column) -%}
+    loader kept the column have none; while no row has one, every row is read. The newest load instant
+    is read from `clock` when given (meta flowmart_load_clock: the view's raw table, which has the same
+    load instants and is one column scan away, where the view may deduplicate or join). Give it an
+    alias. -#}
+{% macro flowmart_changed_load_rows(relation, load_column, clock=none) -%}
     {%- set since = none -%}
     {%- if flowmart_tests_changed_rows_only() and execute -%}
         {%- set bound -%}
             select cast({{ dbt.dateadd('day', -1 * var('flowmart_test_window_days', 7), 'max(' ~ load_column ~ ')') }}
                         as {{ dbt.type_timestamp() }})
-            from {{ relation }}
+            from {{ clock or relation }}
         {%- endset -%}
         {%- set since = run_query(bound).columns[0].values()[0] -%}
     {%- endif -%}
