@@ -31,7 +31,22 @@ with
 
 work_items as (
 
-    select * from {{ ref('int_work_items_measured') }}
+    select
+        team,
+        value_stream,
+        flow_item_type,
+        created_at,
+        completed_at,
+        canceled_at,
+        is_completed,
+        is_canceled,
+        is_started,
+        flow_time_hours,
+        active_time_hours,
+        lead_time_hours,
+        item_updated_at
+
+    from {{ ref('int_work_items_measured') }}
     where team is not null
 
 ),
@@ -125,29 +140,6 @@ periods as (
     cross join bounds
 
     group by 1, 2
-
-),
-
-completed as (
-
-    select
-        scope_kinds.scope_kind,
-        case when scope_kinds.scope_kind = 'team' then work_items.team else work_items.value_stream end
-            as scope_name,
-        grains.grain,
-        {{ flowmart_period_start('grains.grain', 'cast(work_items.completed_at as date)') }} as period_start,
-        work_items.flow_item_type,
-        work_items.is_started,
-        work_items.flow_time_hours,
-        work_items.active_time_hours,
-        work_items.lead_time_hours,
-        work_items.item_updated_at
-
-    from work_items
-    cross join scope_kinds
-    cross join grains
-
-    where work_items.is_completed
 
 ),
 
@@ -433,6 +425,34 @@ keys_to_write as (
 ),
 
 {% endif -%}
+completed as (
+
+    select
+        scope_kinds.scope_kind,
+        case when scope_kinds.scope_kind = 'team' then work_items.team else work_items.value_stream end
+            as scope_name,
+        grains.grain,
+        {{ flowmart_period_start('grains.grain', 'cast(work_items.completed_at as date)') }} as period_start,
+        work_items.flow_item_type,
+        work_items.is_started,
+        work_items.flow_time_hours,
+        work_items.active_time_hours,
+        work_items.lead_time_hours,
+        work_items.item_updated_at
+
+    from work_items
+    cross join scope_kinds
+    cross join grains
+
+    where
+        work_items.is_completed
+        {% if is_incremental() -%}
+        -- no period to write starts before the earliest of them (most often the current quarter)
+        and cast(work_items.completed_at as date) >= (select min(period_start) from keys_to_write)
+        {%- endif %}
+
+),
+
 completion_stats as (
 
     select
