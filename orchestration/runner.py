@@ -226,10 +226,13 @@ def record_build_state(target: str, fingerprints: dict[str, str]) -> None:
                            f"{warehouse.marker})", [name, value])
 
 
-# The staging views of those tables: their SQL is the project's code, their rows the org rules, so with
-# both unchanged since the last successful build, the views and their data tests would do exactly what they
-# did then.
+# Left out of a daily run while the org rules and the project's code are those of the last successful build,
+# because they would do exactly what they did then: the staging views of the rule tables (their SQL is the
+# code, their rows the rules), with their data tests; and the tests tagged rule_check, which check values
+# the models derive from the code and the rules alone (a flow state, a flow item type, a grain), whatever
+# the tracker's data.
 RULE_VIEWS = tuple(f"stg_org__{table}" for table in RULE_TABLES)
+RULE_CHECKS = "tag:rule_check"
 
 
 @dataclass
@@ -238,7 +241,7 @@ class BuildPlan:
     refresh_reasons: list[str]  # what changed since the last build and forces a full refresh
     test_scope: str  # the data tests' scope (macros/flowmart_test_scope.sql): 'changed' or 'all'
     fingerprints: dict[str, str]  # to record once the build (of the whole project) succeeds
-    unchanged: list[str] = field(default_factory=list)  # models left out, with their own tests (RULE_VIEWS)
+    unchanged: list[str] = field(default_factory=list)  # left out: RULE_VIEWS with their tests, RULE_CHECKS
 
     def dbt_args(self) -> list[str]:
         """The dbt build arguments of the plan (besides the selection). Tests of a left-out model that also
@@ -260,7 +263,8 @@ def plan_build(target: str, *, full_refresh: bool = False, whole_project: bool =
       built (the big models' tests then read the rows of recently updated items), 'all' for the first
       build and any full refresh.
     - A daily run ('changed') of the whole project with the org rules and the code of the last build leaves
-      out the org rules' staging views and their tests (RULE_VIEWS); the weekly run ('all') has them."""
+      out the org rules' staging views and their tests (RULE_VIEWS), and the rule checks (RULE_CHECKS); the
+      weekly run ('all') has them."""
     from orchestration.warehouse import Warehouse
 
     fingerprint = built = built_code = None
@@ -289,7 +293,7 @@ def plan_build(target: str, *, full_refresh: bool = False, whole_project: bool =
     fingerprints = {name: value for name, value in (("org_rules_fingerprint", fingerprint),
                                                     ("models_fingerprint", code)) if value}
     same_rules = bool(fingerprint) and fingerprint == built and bool(code) and code == built_code
-    unchanged = list(RULE_VIEWS) if same_rules and scope == "changed" and not full else []
+    unchanged = [*RULE_VIEWS, RULE_CHECKS] if same_rules and scope == "changed" and not full else []
     return BuildPlan(full, reasons, scope, fingerprints, unchanged)
 
 
@@ -322,8 +326,7 @@ def dbt_build(target: str, select: list[str] | None = None, full_refresh: bool =
         extra += ["--select", *select]
     extra += plan.dbt_args()
     if plan.unchanged:
-        log.info(f"org rules and dbt code as at the last build: leaving out {', '.join(plan.unchanged)} "
-                 "and their tests")
+        log.info(f"org rules and dbt code as at the last build: leaving out {', '.join(plan.unchanged)}")
     if not unit_tests:
         extra += ["--exclude-resource-type", "unit_test"]
     with test_scope_env(plan.test_scope):
@@ -343,7 +346,7 @@ def dbt_build(target: str, select: list[str] | None = None, full_refresh: bool =
         raise RuntimeError(f"dbt build could not run: {result.exception}")
     counts["success"] = int(bool(result.success))
     counts["test_scope"] = plan.test_scope
-    counts["left_out"] = len(plan.unchanged)
+    counts["left_out"] = bool(plan.unchanged)
     if result.success and plan.fingerprints:
         record_build_state(target, plan.fingerprints)
     return counts

@@ -87,7 +87,7 @@ def render(report: Any, target: str) -> str:
             + (" (big models and Jira staging: rows of items updated or loaded in the last 7 days;"
                " --all-tests for every row)"
                if d.get("test_scope") == "changed" else "")
-            + (f"; the {d['left_out']} staging views of the unchanged org rules and their tests left out"
+            + ("; the staging views of the unchanged org rules, their tests and the rule checks left out"
                if d.get("left_out") else "")
         )
         start, end = last_complete_month()

@@ -87,7 +87,7 @@ def test_a_second_run_gives_the_same_row_counts(sample_run):
     assert "already in" in second.stderr + second.stdout  # the sample is not generated again
     assert _counts(tmp / "warehouse" / "flowmart.duckdb") == before
     # the org rules and the code did not change: their staging views and tests are left out
-    assert "staging views of the unchanged org rules and their tests left out" in second.stdout
+    assert "staging views of the unchanged org rules, their tests and the rule checks left out" in second.stdout
 
 
 def test_a_change_of_the_org_rules_rebuilds_the_history(sample_run):
@@ -165,7 +165,7 @@ def test_the_same_run_builds_and_tests_on_postgresql(postgres, tmp_path):
     second = _run(tmp_path, "--target", "postgres", "--scale", "0.2", env=postgres.env())
     assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-4000:]
     assert "rows of items updated or loaded in the last 7 days" in second.stdout
-    assert "staging views of the unchanged org rules and their tests left out" in second.stdout
+    assert "staging views of the unchanged org rules, their tests and the rule checks left out" in second.stdout
     again = marts()
     assert again[:2] == (teams, completed) and again[2][0] == flow[0] and again[3][0] == waits[0]
     assert abs(again[2][1] - flow[1]) < 1e-6 * flow[1] and abs(again[3][1] - waits[1]) < 1e-6 * waits[1]
