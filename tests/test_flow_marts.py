@@ -246,6 +246,28 @@ def test_unchanged_views_are_left_as_they_are_and_changed_ones_replaced(flow_war
     assert _query(path, "select count(*) from staging.stg_jira__statuses where status_id is not null")[0][0] > 0
 
 
+def test_daily_runs_keep_the_marts_descriptions(flow_warehouse, tmp_path, monkeypatch):
+    """A daily run does not write again the descriptions (comments) of an incremental mart that carries
+    them, and writes them on one that lost them: the BI tool always finds them."""
+    path = flow_warehouse.path
+    monkeypatch.setenv("FLOWMART_DUCKDB_PATH", str(path))
+    monkeypatch.setenv("FLOWMART_TEST_SCOPE", "changed")
+    _query(path, "comment on table marts.completed_work_items is NULL;"
+                 "comment on column marts.completed_work_items.issue_id is NULL")
+    result = dbtRunner(manifest=_PARSED["manifest"]).invoke(
+        ["run", "--select", "completed_work_items", "flow_metrics_by_team", *_dbt_args(tmp_path)])
+    assert result.success, result.result
+    tables = dict(_query(path, "select table_name, comment from duckdb_tables() where schema_name = 'marts' "
+                               "and table_name in ('completed_work_items', 'flow_metrics_by_team')"))
+    columns = dict(_query(path, "select table_name, comment from duckdb_columns() where schema_name = 'marts' "
+                                "and column_name = 'team' and table_name in ('completed_work_items', "
+                                "'flow_metrics_by_team')"))
+    issue_id = _query(path, "select comment from duckdb_columns() where schema_name = 'marts' "
+                            "and table_name = 'completed_work_items' and column_name = 'issue_id'")[0][0]
+    assert all(tables.values()) and len(tables) == 2 and all(columns.values()) and len(columns) == 2
+    assert issue_id, "the column descriptions are written again with the table's"
+
+
 def test_the_day_of_work_shows_in_the_marts_after_the_incremental_run(flow_warehouse):
     path, changed = flow_warehouse.path, flow_warehouse.changed
     keys = ", ".join(f"'{k}'" for k in changed)

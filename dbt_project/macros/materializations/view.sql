@@ -22,7 +22,7 @@
     {{ return(result) }}
 {%- endmaterialization -%}
 
-{#- The comment stored on a relation (none when there is none, or the adapter is not known here). -#}
+{#- The comment stored on a view or table (none when there is none, or the adapter is not known here). -#}
 {% macro flowmart_relation_comment(relation) -%}
     {{ return(adapter.dispatch('flowmart_relation_comment')(relation)) }}
 {%- endmacro %}
@@ -36,6 +36,10 @@
         select comment from duckdb_views()
         where database_name = '{{ relation.database }}' and schema_name = '{{ relation.schema }}'
             and view_name = '{{ relation.identifier }}'
+        union all
+        select comment from duckdb_tables()
+        where database_name = '{{ relation.database }}' and schema_name = '{{ relation.schema }}'
+            and table_name = '{{ relation.identifier }}'
     {%- endset -%}
     {%- set rows = run_query(query).rows -%}
     {{ return(rows[0][0] if rows | length > 0 else none) }}
