@@ -116,14 +116,15 @@ by_status as (
 
 )
 
+-- string columns cast to the contract's type: PostgreSQL gives text, and an incremental run compares types
 select
-    by_status.team,
-    by_status.value_stream,
+    cast(by_status.team as varchar) as team,
+    cast(by_status.value_stream as varchar) as value_stream,
     cast(by_status.grain as varchar) as grain,
     by_status.period_start,
     {{ flowmart_period_end('by_status.grain', 'by_status.period_start') }} as period_end,
-    by_status.status_name,
-    by_status.flow_state,
+    cast(by_status.status_name as varchar) as status_name,
+    cast(by_status.flow_state as varchar) as flow_state,
     cast(by_status.items_waited as integer) as items_waited,
     cast(team_totals.items_completed as integer) as items_completed,
     cast(by_status.wait_hours as double precision) as wait_hours,
