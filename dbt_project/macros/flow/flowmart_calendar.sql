@@ -6,6 +6,15 @@
     cast({{ dbt.dateadd('day', days, d) }} as date)
 {%- endmacro %}
 
+{#- The reporting grains, one row each in a column `grain`: week, month, quarter. -#}
+{% macro flowmart_grains() -%}
+    select 'week' as grain
+    union all
+    select 'month' as grain
+    union all
+    select 'quarter' as grain
+{%- endmacro %}
+
 {#- The first day (a date) of the week (ISO, Monday), month or quarter holding the date `d`;
     `grain` is a SQL expression giving 'week', 'month' or 'quarter'. -#}
 {% macro flowmart_period_start(grain, d) -%}

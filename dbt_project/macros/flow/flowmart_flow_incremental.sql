@@ -169,9 +169,6 @@ select * from {{ this }}
     count of completed items differs from the stored one (including new periods, and stored periods with
     no completed item left). -#}
 {% macro flowmart_team_periods_to_rewrite(relation) -%}
-    {%- set grains -%}
-        (select 'week' as grain union all select 'month' as grain union all select 'quarter' as grain)
-    {%- endset -%}
     with
 
     day_totals as (
@@ -188,7 +185,7 @@ select * from {{ this }}
             sum(day_totals.items_completed) as items_completed,
             max(day_totals.completions_updated_through) as last_item_updated_at
         from day_totals
-        cross join {{ grains }} as grains
+        cross join ({{ flowmart_grains() }}) as grains
         group by 1, 2, 3
     ),
 

@@ -72,11 +72,7 @@ value_streams as (
 
 grains as (
 
-    select 'week' as grain
-    union all
-    select 'month' as grain
-    union all
-    select 'quarter' as grain
+    {{ flowmart_grains() }}
 
 ),
 

@@ -29,11 +29,7 @@ daily as (
 
 grains as (
 
-    select 'week' as grain
-    union all
-    select 'month' as grain
-    union all
-    select 'quarter' as grain
+    {{ flowmart_grains() }}
 
 ),
 
