@@ -13,9 +13,9 @@
    day, through the sample server's store; then an incremental Jira load.
 4. Incremental build, clock one day later, planned as the daily runs plan it (orchestration/runner.py
    plan_build: data tests of the big models on the changed rows, the staging views of the unchanged org
-   rules left out); a second incremental build with nothing new (the fixed cost of a run), one with every
-   test on every row (the weekly run); then a full refresh at the same clock, and every flow table of the
-   incremental result compared with it.
+   rules, their tests and the rule checks left out); a second incremental build with nothing new (the cost
+   of a run without new data), one with every test on every row (the weekly run); then a full refresh at
+   the same clock, and every flow table of the incremental result compared with it.
 
 Unit tests are left out, as in the daily runs. Prints wall time, dbt's own elapsed time and the summed
 execution time of models and tests for each build. With --repeat N, the full build and the incremental
@@ -241,7 +241,8 @@ def main() -> None:
 
     def daily_build(label: str, now: datetime, test_scope: str | None = None) -> dict[str, float]:
         """An incremental build planned as the daily runs plan it (orchestration/runner.py plan_build): the
-        big models' tests on the changed rows, the staging views of unchanged org rules left out."""
+        big models' tests on the changed rows; the staging views of unchanged org rules, their tests and
+        the rule checks left out."""
         plan = runner.plan_build("duckdb", test_scope=test_scope)
         assert not plan.full_refresh, plan.refresh_reasons
         return dbt_build(work, label, now, *plan.dbt_args(), scope=plan.test_scope)
