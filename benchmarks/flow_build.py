@@ -1,7 +1,7 @@
 """Benchmark: `dbt build` of the flow models, full and incremental after one day of tracker work.
 
     .venv/bin/python -m benchmarks.flow_build --scale 50 [--workdir /tmp/flowmart-flow] [--transitions 6000]
-        [--repeat 3]
+        [--repeat 3] [--variants]
 
 1. The sample organisation at that scale (generated once into the workdir), its org config and Jira
    issues loaded over HTTP from the local API server into a fresh DuckDB file (kept, and reused by the
@@ -16,6 +16,9 @@
    rules, their tests and the rule checks left out); a second incremental build with nothing new (the cost
    of a run without new data), one with every test on every row (the weekly run); then a full refresh at
    the same clock, and every flow table of the incremental result compared with it.
+
+With --variants, the daily plan then runs again with parts left out (no data tests; no Jira staging views),
+to show where a daily run's time goes (daily_run_variants).
 
 Unit tests are left out, as in the daily runs. Prints wall time, dbt's own elapsed time and the summed
 execution time of models and tests for each build. With --repeat N, the full build and the incremental
@@ -167,6 +170,35 @@ def differing_tables(incremental: Path, refreshed: Path) -> list[str]:
         conn.close()
 
 
+# The Jira staging views the flow models read (the daily plan keeps them, with their tests).
+JIRA_VIEWS = ("stg_jira__issues", "stg_jira__changelog_items", "stg_jira__issue_labels",
+              "stg_jira__issue_components", "stg_jira__statuses")
+
+
+def daily_run_variants(work: Path, warehouse: Path, now: datetime, times: int) -> None:
+    """Where a daily run's time goes: the daily plan, and the same with parts left out, each run `times`
+    times on a fresh copy of the warehouse as the incremental build after the day of work left it (so
+    with nothing new, which costs what the day of work costs). Not a plan for the daily runs: the
+    variants that leave tests out say what those tests cost."""
+    from orchestration import runner
+
+    plan = runner.plan_build("duckdb")
+    assert not plan.full_refresh and plan.unchanged, plan
+    variants = {
+        "daily plan": plan.dbt_args(),
+        "no data tests": [*plan.dbt_args(), "--exclude-resource-type", "test", "unit_test"],
+        "no Jira staging views": ["--exclude", " ".join([*plan.unchanged, *JIRA_VIEWS]),
+                                  "--indirect-selection", "cautious"],
+    }
+    for label, args in variants.items():
+        runs = []
+        for _ in range(times):
+            shutil.copy(work / "after-incremental.duckdb", warehouse)
+            runs.append(dbt_build(work, f"variant, {label}", now, *args, scope=plan.test_scope))
+        print(f"{'  ' + label:<22} median wall {sorted(r['wall'] for r in runs)[times // 2]:6.1f} s   dbt "
+              f"elapsed {sorted(r['elapsed'] for r in runs)[times // 2]:6.1f} s", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", type=float, default=50)
@@ -176,6 +208,8 @@ def main() -> None:
     parser.add_argument("--transitions", type=int, default=6000)
     parser.add_argument("--repeat", type=int, default=1,
                         help="run the full and the incremental build this many times each; compare medians")
+    parser.add_argument("--variants", action="store_true",
+                        help="then run the daily plan with parts left out (daily_run_variants)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     work = Path(args.workdir)
@@ -262,6 +296,8 @@ def main() -> None:
           + ("identical" if not differing else f"DIFFERENT: {differing}"))
     if differing:
         raise SystemExit(1)
+    if args.variants:
+        daily_run_variants(work, warehouse, day_1, max(args.repeat, 2))
 
 
 if __name__ == "__main__":
