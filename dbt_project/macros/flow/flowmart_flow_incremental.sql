@@ -42,14 +42,15 @@
     cast('{{ value.strftime('%Y-%m-%d %H:%M:%S.%f') }}' as {{ dbt.type_timestamp() }})
 {%- endmacro %}
 
-{#- A condition on the changelog for an incremental run: the items of the issues updated after `watermark`
-    (an expression) are among those loaded no earlier than the oldest load of these issues, because the
-    Jira loader writes an issue and its changelog together, stamped with the same load instant
-    (`loaded_at`). Computed first and written as a constant, so DuckDB reads only the row groups of the
-    latest loads of the 5 M-row changelog instead of joining all of it with the changed issues. `true` (no
-    restriction) while the bound is unknown: at parse time, in unit tests, or when a changed issue landed
-    before the loader kept the column. -#}
-{% macro flowmart_changelog_loaded_for_issues_updated_after(watermark, column='changelog_items.loaded_at') -%}
+{#- The oldest load of the issues updated after `watermark` (an expression), for an incremental run: the
+    Jira loader writes an issue with its changelog, labels and components, all stamped with the same load
+    instant (`loaded_at`), so every row of those issues, in any of these tables, was loaded no earlier.
+    Computed first and returned as a constant (a timestamp literal), which lets DuckDB skip the row groups
+    of older loads instead of reading every issue, the 5 M-row changelog, every label and component. Returns
+    false when no issue was updated, and none (no restriction) while the bound is unknown: at parse time, in
+    unit tests, or when such an issue landed before the loader kept the column. Use it through
+    flowmart_loaded_since. -#}
+{% macro flowmart_oldest_load_of_issues_updated_after(watermark) -%}
     {%- if flowmart_queries_ahead() -%}
         {%- set query -%}
             select min(loaded_at), count(*), count(loaded_at)
@@ -58,14 +59,24 @@
         {%- endset -%}
         {%- set row = run_query(query).rows[0] -%}
         {%- if row[1] == 0 -%}
-            false
+            {{ return(false) }}
         {%- elif row[1] == row[2] -%}
-            {{ column }} >= {{ flowmart_timestamp_literal(row[0]) }}
-        {%- else -%}
-            true
+            {{ return(flowmart_timestamp_literal(row[0])) }}
         {%- endif -%}
-    {%- else -%}
+    {%- endif -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{#- A condition on the load instant `column` of Jira rows, from a bound of
+    flowmart_oldest_load_of_issues_updated_after: `column >= bound`; false for no issue; true (no
+    restriction) for an unknown bound. -#}
+{% macro flowmart_loaded_since(column, bound) -%}
+    {%- if bound is none -%}
         true
+    {%- elif bound is sameas false -%}
+        false
+    {%- else -%}
+        {{ column }} >= {{ bound }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -15,6 +15,7 @@
 -- those of the issues updated since and maps every one again, so a mapping change applies at once.
 {%- if is_incremental() %}
     {%- set watermark = flowmart_last_run_watermark(this, 'last_seen_updated_at') %}
+    {%- set load_bound = flowmart_oldest_load_of_issues_updated_after(watermark) %}
 {%- endif %}
 
 with
@@ -22,7 +23,7 @@ with
 issues as (
     select issue_id, project_key, status_id, status, updated_at from {{ ref('stg_jira__issues') }}
     {% if is_incremental() -%}
-    where updated_at > {{ watermark }}
+    where updated_at > {{ watermark }} and {{ flowmart_loaded_since('loaded_at', load_bound) }}
     {%- endif %}
 ),
 
@@ -40,7 +41,7 @@ status_changes as (
     where
         changelog_items.field = 'status'
         {% if is_incremental() -%}
-        and {{ flowmart_changelog_loaded_for_issues_updated_after(watermark) }}
+        and {{ flowmart_loaded_since('changelog_items.loaded_at', load_bound) }}
         {%- endif %}
 ),
 

@@ -16,6 +16,11 @@
 -- Incremental: a run recomputes the issues updated since the last one (a label, component, type or team
 -- field change updates the issue); the post-hook drops the issues deleted since. A change of the org
 -- config's rules needs a full refresh, which `flowmart run` and the Dagster job do by themselves.
+{%- if is_incremental() %}
+    {%- set watermark = flowmart_last_run_watermark(this, 'updated_at') %}
+    {%- set load_bound = flowmart_oldest_load_of_issues_updated_after(watermark) %}
+{%- endif %}
+
 with
 
 issues as (
@@ -23,19 +28,29 @@ issues as (
     where
         not is_deleted
         {% if is_incremental() -%}
-        and {{ flowmart_changed_since_last_run('updated_at', this, 'updated_at') }}
+        and updated_at > {{ watermark }}
+        and {{ flowmart_loaded_since('loaded_at', load_bound) }}
         {%- endif %}
 ),
 
--- the labels and components of those issues only (an incremental run reads a few thousand issues)
+-- the labels and components of those issues only (an incremental run reads a few thousand issues, and
+-- only the latest loads of labels and components: they are loaded with their issue)
 labels as (
     select * from {{ ref('stg_jira__issue_labels') }}
-    where issue_id in (select issue_id from issues)
+    where
+        issue_id in (select issue_id from issues)
+        {% if is_incremental() -%}
+        and {{ flowmart_loaded_since('loaded_at', load_bound) }}
+        {%- endif %}
 ),
 
 components as (
     select * from {{ ref('stg_jira__issue_components') }}
-    where issue_id in (select issue_id from issues)
+    where
+        issue_id in (select issue_id from issues)
+        {% if is_incremental() -%}
+        and {{ flowmart_loaded_since('loaded_at', load_bound) }}
+        {%- endif %}
 ),
 
 rules as (

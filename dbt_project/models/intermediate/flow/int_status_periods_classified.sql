@@ -11,6 +11,7 @@
 
 {%- if is_incremental() %}
     {%- set watermark = flowmart_last_run_watermark(this) %}
+    {%- set load_bound = flowmart_oldest_load_of_issues_updated_after(watermark) %}
 {%- endif %}
 
 with
@@ -18,6 +19,9 @@ with
 issues as (
 
     select * from {{ ref('stg_jira__issues') }}
+    {% if is_incremental() -%}
+    where {{ flowmart_loaded_since('loaded_at', load_bound) }}
+    {%- endif %}
 
 ),
 
@@ -106,7 +110,7 @@ status_changes as (
     where
         changelog_items.field = 'status'
         {% if is_incremental() -%}
-        and {{ flowmart_changelog_loaded_for_issues_updated_after(watermark) }}
+        and {{ flowmart_loaded_since('changelog_items.loaded_at', load_bound) }}
         {%- endif %}
 
 ),
