@@ -54,6 +54,12 @@
     where spine_offsets.day_offset <= {{ dbt.datediff(bounds ~ '.spine_start', bounds ~ '.spine_end', 'day') }}
 {%- endmacro %}
 
+{#- The scope name of a work item's row for scope kind `scope_kind` (an expression): its team for a team
+    scope, its value stream for a value-stream scope. -#}
+{% macro flowmart_scope_name(scope_kind, item) -%}
+    case when {{ scope_kind }} = 'team' then {{ item }}.team else {{ item }}.value_stream end
+{%- endmacro %}
+
 {#- Join condition: the relations (aliases) `left` and `right` are about the same scope (kind and name),
     grain and period. -#}
 {% macro flowmart_same_scope_period(left, right) -%}

@@ -143,8 +143,7 @@ canceled as (
 
     select
         scope_kinds.scope_kind,
-        case when scope_kinds.scope_kind = 'team' then work_items.team else work_items.value_stream end
-            as scope_name,
+        {{ flowmart_scope_name('scope_kinds.scope_kind', 'work_items') }} as scope_name,
         grains.grain,
         {{ flowmart_period_start('grains.grain', 'cast(work_items.canceled_at as date)') }} as period_start,
         work_items.item_updated_at
@@ -327,8 +326,7 @@ changed_item_keys as (
 
     select
         scope_kinds.scope_kind,
-        case when scope_kinds.scope_kind = 'team' then work_items.team else work_items.value_stream end
-            as scope_name,
+        {{ flowmart_scope_name('scope_kinds.scope_kind', 'work_items') }} as scope_name,
         grains.grain,
         {{ flowmart_period_start('grains.grain',
             'cast(case when work_items.is_completed then work_items.completed_at else work_items.canceled_at end as date)') }}
@@ -425,8 +423,7 @@ completed as (
 
     select
         scope_kinds.scope_kind,
-        case when scope_kinds.scope_kind = 'team' then work_items.team else work_items.value_stream end
-            as scope_name,
+        {{ flowmart_scope_name('scope_kinds.scope_kind', 'work_items') }} as scope_name,
         grains.grain,
         {{ flowmart_period_start('grains.grain', 'cast(work_items.completed_at as date)') }} as period_start,
         work_items.flow_item_type,
