@@ -191,12 +191,10 @@ def daily_run_variants(work: Path, warehouse: Path, now: datetime, times: int) -
                                   "--indirect-selection", "cautious"],
     }
     for label, args in variants.items():
-        runs = []
-        for _ in range(times):
-            shutil.copy(work / "after-incremental.duckdb", warehouse)
-            runs.append(dbt_build(work, f"variant, {label}", now, *args, scope=plan.test_scope))
-        print(f"{'  ' + label:<22} median wall {sorted(r['wall'] for r in runs)[times // 2]:6.1f} s   dbt "
-              f"elapsed {sorted(r['elapsed'] for r in runs)[times // 2]:6.1f} s", flush=True)
+        shutil.copy(work / "after-incremental.duckdb", warehouse)
+        repeated(times, warehouse, work / "before-variant.duckdb",
+                 lambda label=label, args=args: dbt_build(work, f"variant, {label}", now, *args,
+                                                          scope=plan.test_scope))
 
 
 def main() -> None:
