@@ -112,16 +112,27 @@
     )
 {%- endmacro %}
 
-{#- Post-hook of int_flow_waits_daily: remove the days of a team left without any completed, started item. -#}
-{% macro flowmart_delete_stale_wait_days(relation) -%}
-    delete from {{ relation }}
-    where (team, completed_date) not in (
-        select work_items.team, cast(work_items.completed_at as date)
-        from {{ ref('int_work_items_measured') }} as work_items
-        inner join {{ ref('stg_org__teams') }} as teams
-            on work_items.team = teams.team
-        where work_items.is_completed and work_items.is_started
-    )
+{#- The days (team, completed_date) a completed, started item left since the last run of `relation` (its
+    newest `stored_column`, minus the lookback): the completion days of the superseded states of work items
+    (int_work_items_superseded) superseded after that watermark. With the days of the items updated since,
+    they are the days whose completed items changed. -#}
+{% macro flowmart_wait_days_left(relation, stored_column='completions_updated_through') -%}
+    select superseded.team, cast(superseded.completed_at as date) as completed_date
+    from {{ ref('int_work_items_superseded') }} as superseded
+    where
+        superseded.is_completed and superseded.is_started
+        and superseded.superseded_at > ({{ flowmart_last_run_watermark(relation, stored_column) }})
+{%- endmacro %}
+
+{#- Pre-hook of int_flow_waits_daily: in an incremental run, delete the days an item left (above); the run
+    writes them again from the items completed on them now, so a day left without any loses its rows. -#}
+{% macro flowmart_delete_days_items_left(relation) -%}
+    {%- if is_incremental() -%}
+        delete from {{ relation }}
+        where (team, completed_date) in (select team, completed_date from ({{ flowmart_wait_days_left(relation) }}) as days_left)
+    {%- else -%}
+        select 1 as nothing_to_delete
+    {%- endif -%}
 {%- endmacro %}
 
 {#- Post-hook of the daily WIP snapshot: remove the days an item is no longer in progress on (or an item
@@ -174,53 +185,31 @@ select * from {{ this }}
     )
 {%- endmacro %}
 
-{#- flow_waiting_time_by_status: the team periods (team, grain, period_start) an incremental run rewrites,
-    from the day rows of int_flow_waits_daily (their totals rows, one per team and day): the periods of
-    the days whose completed items were updated since the last run (minus the lookback), and those whose
-    count of completed items differs from the stored one (including new periods, and stored periods with
-    no completed item left). -#}
+{#- flow_waiting_time_by_status: the team periods (team, grain, period_start) an incremental run rewrites: those
+    of the days whose completed items changed since the last run (minus the lookback), that is the days of
+    int_flow_waits_daily holding an item updated since (their newest update, on the totals row) and the days
+    an item left (flowmart_wait_days_left). New periods and periods left without any completed item are
+    among them. -#}
 {% macro flowmart_team_periods_to_rewrite(relation) -%}
+    {%- set watermark = flowmart_last_run_watermark(relation, 'last_item_updated_at') -%}
     with
 
-    day_totals as (
-        select team, completed_date, items_completed, completions_updated_through
+    changed_days as (
+        select team, completed_date
         from {{ ref('int_flow_waits_daily') }}
-        where status_name is null
-    ),
+        where status_name is null and completions_updated_through > {{ watermark }}
 
-    period_counts as (
-        select
-            day_totals.team,
-            grains.grain,
-            {{ flowmart_period_start('grains.grain', 'day_totals.completed_date') }} as period_start,
-            sum(day_totals.items_completed) as items_completed,
-            max(day_totals.completions_updated_through) as last_item_updated_at
-        from day_totals
-        cross join ({{ flowmart_grains() }}) as grains
-        group by 1, 2, 3
-    ),
+        union
 
-    stored_counts as (
-        select distinct team, grain, period_start, items_completed
-        from {{ relation }}
+        {{ flowmart_wait_days_left(relation, 'last_item_updated_at') }}
     )
 
-    select period_counts.team, period_counts.grain, period_counts.period_start
-    from period_counts
-    where period_counts.last_item_updated_at > {{ flowmart_last_run_watermark(relation, 'last_item_updated_at') }}
-
-    union
-
-    select
-        coalesce(period_counts.team, stored_counts.team) as team,
-        coalesce(period_counts.grain, stored_counts.grain) as grain,
-        coalesce(period_counts.period_start, stored_counts.period_start) as period_start
-    from period_counts
-    full outer join stored_counts
-        on period_counts.team = stored_counts.team
-        and period_counts.grain = stored_counts.grain
-        and period_counts.period_start = stored_counts.period_start
-    where period_counts.items_completed is distinct from stored_counts.items_completed
+    select distinct
+        changed_days.team,
+        grains.grain,
+        {{ flowmart_period_start('grains.grain', 'changed_days.completed_date') }} as period_start
+    from changed_days
+    cross join ({{ flowmart_grains() }}) as grains
 {%- endmacro %}
 
 {#- Pre-hook of flow_waiting_time_by_status: in an incremental run, delete the stored rows of the team periods

@@ -13,18 +13,20 @@
     completions. A period holds the items completed (or canceled) in it; load comes from the daily WIP
     snapshot. The marts flow_metrics_by_team and flow_metrics_by_value_stream read it.
 
-    Incremental: the percentiles over the completed items are the cost of this model, so a run rewrites
-    only the rows whose figures can have moved:
+    Incremental: a run rewrites only the rows whose figures can have moved, and reads only the days and
+    completions from the earliest period it rewrites:
     - every scope's rows of the periods whose days or completeness moved with the clock (the current
       periods, and the periods that just ended), and the rows not stored yet;
     - the periods where a work item updated since the last run (minus flow_lookback_days) was completed
       or canceled, for its team and its value stream;
-    - the team periods whose counts of completed or canceled items, or whose load (summed over the
-      period's days and at its last day, by type), differ from the stored row: an item that left the
-      period or the team, or work-in-progress days that moved; and the same periods of the team's
-      value stream.
-    Counts and load are cheap to recompute for every period, so they are compared rather than inferred. A
-    post-hook drops periods that end before the first item's creation. -#}
+    - from the states the run's work items superseded (int_work_items_superseded: updated, new or removed
+      items): the periods where the superseded state was completed or canceled (an item that left the
+      period or the team), and the periods holding the days whose work in progress moved (between the two
+      states' ends, or every day of each state when the work start, team or type changed), for the team
+      and its value stream.
+    A post-hook drops periods that end before the first item's creation. -#}
+{#- the superseded states, read in incremental runs (a dependency, no SQL here) -#}
+{%- do ref('int_work_items_superseded') %}
 {%- set flow_item_types = ['feature', 'defect', 'debt', 'risk'] -%}
 
 with
@@ -165,73 +167,6 @@ canceled_stats as (
 
 ),
 
--- WIP per team and day first (one pass over the snapshot), then per scope
-team_daily_load as (
-
-    select
-        wip_days.team,
-        wip_days.value_stream,
-        wip_days.snapshot_date,
-        count(*) as flow_load,
-        {% for t in flow_item_types -%}
-        sum(case when wip_days.flow_item_type = '{{ t }}' then 1 else 0 end) as flow_load_{{ t }}{% if not loop.last %},{% endif %}
-        {% endfor %}
-
-    from wip_days
-    group by 1, 2, 3
-
-),
-
-daily_load as (
-
-    select
-        'team' as scope_kind,
-        team as scope_name,
-        snapshot_date,
-        flow_load,
-        {% for t in flow_item_types -%}
-        flow_load_{{ t }}{% if not loop.last %},{% endif %}
-        {% endfor %}
-
-    from team_daily_load
-
-    union all
-
-    select
-        'value_stream' as scope_kind,
-        value_stream as scope_name,
-        snapshot_date,
-        sum(flow_load) as flow_load,
-        {% for t in flow_item_types -%}
-        sum(flow_load_{{ t }}) as flow_load_{{ t }}{% if not loop.last %},{% endif %}
-        {% endfor %}
-
-    from team_daily_load
-
-    group by value_stream, snapshot_date
-
-),
-
--- summed over the period's days: a day without a snapshot row had no work in progress
-load_sums as (
-
-    select
-        daily_load.scope_kind,
-        daily_load.scope_name,
-        grains.grain,
-        {{ flowmart_period_start('grains.grain', 'daily_load.snapshot_date') }} as period_start,
-        sum(daily_load.flow_load) as flow_load_sum,
-        {% for t in flow_item_types -%}
-        sum(daily_load.flow_load_{{ t }}) as flow_load_sum_{{ t }}{% if not loop.last %},{% endif %}
-        {% endfor %}
-
-    from daily_load
-    cross join grains
-
-    group by 1, 2, 3, 4
-
-),
-
 period_scopes as (
 
     select
@@ -247,34 +182,6 @@ period_scopes as (
 
     from scopes
     cross join periods
-
-),
-
--- the figures that are cheap for every scope and period: canceled items and load
-period_figures as (
-
-    select
-        period_scopes.*,
-        coalesce(canceled_stats.items_canceled, 0) as items_canceled,
-        canceled_stats.last_item_updated_at as canceled_updated_at,
-        coalesce(load_sums.flow_load_sum, 0) as flow_load_sum,
-        {% for t in flow_item_types -%}
-        coalesce(load_sums.flow_load_sum_{{ t }}, 0) as flow_load_sum_{{ t }},
-        {% endfor -%}
-        coalesce(end_load.flow_load, 0) as flow_load_end,
-        {% for t in flow_item_types -%}
-        coalesce(end_load.flow_load_{{ t }}, 0) as flow_load_end_{{ t }}{% if not loop.last %},{% endif %}
-        {% endfor %}
-
-    from period_scopes
-    left join canceled_stats
-        on {{ flowmart_same_scope_period('period_scopes', 'canceled_stats') }}
-    left join load_sums
-        on {{ flowmart_same_scope_period('period_scopes', 'load_sums') }}
-    left join daily_load as end_load
-        on period_scopes.scope_kind = end_load.scope_kind
-        and period_scopes.scope_name = end_load.scope_name
-        and period_scopes.last_snapshot_day = end_load.snapshot_date
 
 ),
 
@@ -342,51 +249,101 @@ changed_item_keys as (
 
 ),
 
-team_completion_counts as (
+-- the states of work items superseded since the last run (int_work_items_superseded: updated since, new,
+-- removed); with the items' current state they give the periods an item left and the work in progress
+-- that moved, so the stored rows need not be compared with a recount
+superseded as (
 
-    select
-        work_items.team,
-        grains.grain,
-        {{ flowmart_period_start('grains.grain', 'cast(work_items.completed_at as date)') }} as period_start,
-        count(*) as items_completed
-
-    from work_items
-    cross join grains
-
-    where work_items.is_completed
-
-    group by 1, 2, 3
+    select * from {{ ref('int_work_items_superseded') }}
+    where superseded_at > ({{ flowmart_last_run_watermark(this, 'last_item_updated_at') }})
 
 ),
 
--- team periods whose counts or load differ from the stored row (an item left the period or the team,
--- work-in-progress days moved); the average load is compared as the sum it was divided from
-moved_team_periods as (
+-- the periods where a superseded state was completed or canceled, for its team and value stream
+superseded_end_keys as (
 
-    select figures.team, figures.value_stream, figures.grain, figures.period_start
-    from period_figures as figures
-    inner join stored
-        on {{ flowmart_same_scope_period('figures', 'stored') }}
-    left join team_completion_counts
-        on figures.team = team_completion_counts.team
-        and figures.grain = team_completion_counts.grain
-        and figures.period_start = team_completion_counts.period_start
+    select
+        scope_kinds.scope_kind,
+        {{ flowmart_scope_name('scope_kinds.scope_kind', 'superseded') }} as scope_name,
+        grains.grain,
+        {{ flowmart_period_start('grains.grain',
+            'cast(case when superseded.is_completed then superseded.completed_at else superseded.canceled_at end as date)') }}
+            as period_start
 
-    where
-        figures.scope_kind = 'team'
-        and (
-            stored.items_completed <> coalesce(team_completion_counts.items_completed, 0)
-            or stored.items_canceled <> figures.items_canceled
-            or coalesce(round(stored.flow_load_avg * stored.snapshot_days), 0) <> figures.flow_load_sum
-            {% for t in flow_item_types -%}
-            or coalesce(round(stored.flow_load_avg_{{ t }} * stored.snapshot_days), 0)
-                <> figures.flow_load_sum_{{ t }}
-            {% endfor -%}
-            or coalesce(stored.flow_load_end, 0) <> figures.flow_load_end
-            {% for t in flow_item_types -%}
-            or coalesce(stored.flow_load_end_{{ t }}, 0) <> figures.flow_load_end_{{ t }}
-            {% endfor %}
-        )
+    from superseded
+    cross join scope_kinds
+    cross join grains
+
+    where (superseded.is_completed or superseded.is_canceled) and superseded.team is not null
+
+),
+
+-- each superseded state beside the item's current one (none for a removed item); an open end (in progress)
+-- counts to the clock's day
+wip_states as (
+
+    select
+        superseded.team as old_team,
+        superseded.value_stream as old_value_stream,
+        superseded.wip_first_day as old_first_day,
+        coalesce(superseded.wip_last_day, bounds.spine_end) as old_last_day,
+        current_items.team as new_team,
+        current_items.value_stream as new_value_stream,
+        current_items.wip_first_day as new_first_day,
+        coalesce(current_items.wip_last_day, bounds.spine_end) as new_last_day,
+        -- same work start, team and type: only the days between the two ends moved
+        coalesce(
+            superseded.wip_first_day = current_items.wip_first_day
+            and superseded.team = current_items.team
+            and superseded.value_stream = current_items.value_stream
+            and superseded.flow_item_type = current_items.flow_item_type,
+            false
+        ) as only_the_end_moved
+
+    from superseded
+    cross join bounds
+    left join {{ ref('int_work_items_measured') }} as current_items
+        on superseded.issue_id = current_items.issue_id
+
+),
+
+-- the days whose work in progress moved, by team: between the two ends, or else every day of each state
+wip_moves as (
+
+    select new_team as team, new_value_stream as value_stream,
+        {{ flowmart_add_days('least(old_last_day, new_last_day)', 1) }} as first_day,
+        greatest(old_last_day, new_last_day) as last_day
+    from wip_states
+    where only_the_end_moved and old_last_day <> new_last_day
+
+    union all
+
+    select old_team, old_value_stream, old_first_day, old_last_day
+    from wip_states
+    where not only_the_end_moved and old_first_day is not null and old_team is not null
+
+    union all
+
+    select new_team, new_value_stream, new_first_day, new_last_day
+    from wip_states
+    where not only_the_end_moved and new_first_day is not null and new_team is not null
+
+),
+
+-- the periods holding those days, for the team and its value stream
+wip_move_keys as (
+
+    select distinct
+        scope_kinds.scope_kind,
+        {{ flowmart_scope_name('scope_kinds.scope_kind', 'wip_moves') }} as scope_name,
+        periods.grain,
+        periods.period_start
+
+    from wip_moves
+    inner join periods
+        on periods.period_start <= wip_moves.last_day
+        and {{ flowmart_period_end('periods.grain', 'periods.period_start') }} >= wip_moves.first_day
+    cross join scope_kinds
 
 ),
 
@@ -408,17 +365,116 @@ keys_to_write as (
 
     union
 
-    select 'team' as scope_kind, team as scope_name, grain, period_start
-    from moved_team_periods
+    select scope_kind, scope_name, grain, period_start
+    from superseded_end_keys
 
     union
 
-    select 'value_stream' as scope_kind, value_stream as scope_name, grain, period_start
-    from moved_team_periods
+    select scope_kind, scope_name, grain, period_start
+    from wip_move_keys
 
 ),
 
 {% endif -%}
+-- WIP per team and day first (one pass over the snapshot), then per scope
+team_daily_load as (
+
+    select
+        wip_days.team,
+        wip_days.value_stream,
+        wip_days.snapshot_date,
+        count(*) as flow_load,
+        {% for t in flow_item_types -%}
+        sum(case when wip_days.flow_item_type = '{{ t }}' then 1 else 0 end) as flow_load_{{ t }}{% if not loop.last %},{% endif %}
+        {% endfor %}
+
+    from wip_days
+    {% if is_incremental() -%}
+    -- no period to write starts before the earliest of them (most often the current quarter)
+    where wip_days.snapshot_date >= (select min(period_start) from keys_to_write)
+    {% endif -%}
+    group by 1, 2, 3
+
+),
+
+daily_load as (
+
+    select
+        'team' as scope_kind,
+        team as scope_name,
+        snapshot_date,
+        flow_load,
+        {% for t in flow_item_types -%}
+        flow_load_{{ t }}{% if not loop.last %},{% endif %}
+        {% endfor %}
+
+    from team_daily_load
+
+    union all
+
+    select
+        'value_stream' as scope_kind,
+        value_stream as scope_name,
+        snapshot_date,
+        sum(flow_load) as flow_load,
+        {% for t in flow_item_types -%}
+        sum(flow_load_{{ t }}) as flow_load_{{ t }}{% if not loop.last %},{% endif %}
+        {% endfor %}
+
+    from team_daily_load
+
+    group by value_stream, snapshot_date
+
+),
+
+-- summed over the period's days: a day without a snapshot row had no work in progress
+load_sums as (
+
+    select
+        daily_load.scope_kind,
+        daily_load.scope_name,
+        grains.grain,
+        {{ flowmart_period_start('grains.grain', 'daily_load.snapshot_date') }} as period_start,
+        sum(daily_load.flow_load) as flow_load_sum,
+        {% for t in flow_item_types -%}
+        sum(daily_load.flow_load_{{ t }}) as flow_load_sum_{{ t }}{% if not loop.last %},{% endif %}
+        {% endfor %}
+
+    from daily_load
+    cross join grains
+
+    group by 1, 2, 3, 4
+
+),
+
+-- the figures that are cheap for every scope and period: canceled items and load
+period_figures as (
+
+    select
+        period_scopes.*,
+        coalesce(canceled_stats.items_canceled, 0) as items_canceled,
+        canceled_stats.last_item_updated_at as canceled_updated_at,
+        coalesce(load_sums.flow_load_sum, 0) as flow_load_sum,
+        {% for t in flow_item_types -%}
+        coalesce(load_sums.flow_load_sum_{{ t }}, 0) as flow_load_sum_{{ t }},
+        {% endfor -%}
+        coalesce(end_load.flow_load, 0) as flow_load_end,
+        {% for t in flow_item_types -%}
+        coalesce(end_load.flow_load_{{ t }}, 0) as flow_load_end_{{ t }}{% if not loop.last %},{% endif %}
+        {% endfor %}
+
+    from period_scopes
+    left join canceled_stats
+        on {{ flowmart_same_scope_period('period_scopes', 'canceled_stats') }}
+    left join load_sums
+        on {{ flowmart_same_scope_period('period_scopes', 'load_sums') }}
+    left join daily_load as end_load
+        on period_scopes.scope_kind = end_load.scope_kind
+        and period_scopes.scope_name = end_load.scope_name
+        and period_scopes.last_snapshot_day = end_load.snapshot_date
+
+),
+
 completed as (
 
     select

@@ -5,7 +5,7 @@
         unique_key=['team', 'completed_date'],
         on_schema_change='fail',
         meta={'flowmart_changed_columns': ['completions_updated_through', 'completed_date']},
-        post_hook=["{{ flowmart_delete_stale_wait_days(this) }}"],
+        pre_hook=["{{ flowmart_delete_days_items_left(this) }}"],
     )
 }}
 
@@ -15,9 +15,11 @@
     status_name (items completed, their flow and wait time). flow_waiting_time_by_status rolls the days up
     into weeks, months and quarters; an item completes on one day, so the days add up.
 
-    Incremental: a run rewrites the days holding the completion of an item updated since the last run,
-    and the days whose count of completed items moved (an item that left the day); the post-hook drops
-    the days left without any completed item. -#}
+    Incremental: a run rewrites the days holding the completion of an item updated since the last run, and
+    the days an item left (its superseded state, int_work_items_superseded: reopened, canceled, deleted,
+    moved); a pre-hook deletes the latter first, so a day left without any completed item loses its rows. -#}
+{#- the superseded states, read in incremental runs (a dependency, no SQL here) -#}
+{%- do ref('int_work_items_superseded') %}
 with
 
 work_items as (
@@ -41,23 +43,7 @@ work_items as (
 
 ),
 
-day_counts as (
-
-    select team, completed_date, count(*) as items_completed
-    from work_items
-    group by 1, 2
-
-),
-
 {% if is_incremental() -%}
-previous_days as (
-
-    select team, completed_date, items_completed
-    from {{ this }}
-    where status_name is null
-
-),
-
 days_to_write as (
 
     select team, completed_date
@@ -66,12 +52,7 @@ days_to_write as (
 
     union
 
-    select day_counts.team, day_counts.completed_date
-    from day_counts
-    left join previous_days
-        on day_counts.team = previous_days.team
-        and day_counts.completed_date = previous_days.completed_date
-    where previous_days.team is null or previous_days.items_completed <> day_counts.items_completed
+    {{ flowmart_wait_days_left(this) }}
 
 ),
 {%- endif %}

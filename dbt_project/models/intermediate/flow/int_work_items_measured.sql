@@ -9,6 +9,8 @@
     )
 }}
 
+{#- after the record of the stored rows it supersedes (a dependency, no SQL) -#}
+{%- do ref('int_work_items_superseded') %}
 {%- if is_incremental() %}
     {%- set watermark = flowmart_last_run_watermark(this) %}
 {%- endif %}

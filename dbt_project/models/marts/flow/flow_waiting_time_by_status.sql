@@ -15,10 +15,12 @@
     day rows instead of joining every completed item with its status periods.
 
     Incremental: a run rewrites the team periods whose days changed (flowmart_team_periods_to_rewrite):
-    those holding a day whose completed items were updated since the last run, and those whose count of
-    completed items differs from the stored one (an item left or joined the period; a new or a vanished
-    period). A pre-hook deletes their stored rows first, so a period whose items no longer waited
-    anywhere, or that has no completed item left, loses its rows too. -#}
+    those holding a day whose completed items were updated since the last run, and those holding a day an
+    item left (int_work_items_superseded: reopened, canceled, deleted, moved), new periods among them. A
+    pre-hook deletes their stored rows first, so a period whose items no longer waited anywhere, or that has
+    no completed item left, loses its rows too. -#}
+{#- the superseded states, read in incremental runs (a dependency, no SQL here) -#}
+{%- do ref('int_work_items_superseded') %}
 with
 
 daily as (
