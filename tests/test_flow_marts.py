@@ -40,6 +40,8 @@ class FlowWarehouse:
     changed: dict[str, str]  # what happened on day 1: issue key -> story
     views_on_day_1: dict[str, str]  # staging view -> dbt's message for it in the incremental run
     incremental_sql: dict[str, str]  # Jira-reading model -> its SQL as the incremental run compiled it
+    superseded_read_through: datetime  # the oldest of the superseded states' readers' newest update after day 1
+    superseded_after_next_run: list[datetime]  # what the record keeps after one more run (no lookback)
 
 
 _PARSED: dict = {}  # the dbt manifest, parsed once per test session
@@ -50,7 +52,7 @@ def _dbt_args(tmp: Path) -> list[str]:
             "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs"), "--quiet"]
 
 
-def _dbt(tmp: Path, now: datetime, *args: str) -> dict[str, str]:
+def _dbt(tmp: Path, now: datetime, *args: str, lookback_days: int | None = None) -> dict[str, str]:
     """`dbt run` of the flow models with the reporting clock at `now`, in-process on a manifest parsed
     once (a change of --vars would otherwise re-parse the whole project on every run). Returns dbt's
     message for each view it ran."""
@@ -61,7 +63,8 @@ def _dbt(tmp: Path, now: datetime, *args: str) -> dict[str, str]:
         _PARSED["manifest"] = parsed.result
     result = dbtRunner(manifest=_PARSED["manifest"]).invoke([
         "run", "--select", *FLOW_MODELS.split(), *common,
-        "--vars", json.dumps({"flowmart_now": f"{now:%Y-%m-%d %H:%M:%S}"}), *args,
+        "--vars", json.dumps({"flowmart_now": f"{now:%Y-%m-%d %H:%M:%S}"}
+                             | ({} if lookback_days is None else {"flow_lookback_days": lookback_days})), *args,
     ])
     assert result.success, result.exception or result.result
     return {r.node.name: r.message for r in result.result
@@ -70,6 +73,10 @@ def _dbt(tmp: Path, now: datetime, *args: str) -> dict[str, str]:
 
 # a record of the states incremental runs replaced (not a result: a full refresh starts it empty)
 SUPERSEDED = "int_work_items_superseded"
+# the models that read it, with the stored column of their watermark
+SUPERSEDED_READERS = {"intermediate.int_flow_waits_daily": "completions_updated_through",
+                      "intermediate.int_flow_metrics_aggregated": "last_item_updated_at",
+                      "marts.flow_waiting_time_by_status": "last_item_updated_at"}
 
 
 def _flow_model_names() -> set[str]:
@@ -182,10 +189,15 @@ def flow_warehouse(small_sample: Path, tmp_path_factory: pytest.TempPathFactory)
         incremental_sql = {p.stem: p.read_text() for p in (compiled / "core" / "int_statuses_mapped.sql",
                                                            compiled / "core" / "int_work_items_owned.sql",
                                                            compiled / "flow" / "int_status_periods_classified.sql")}
+        # one more run, with no lookback so that its readers' watermarks are their newest updates
+        [(read_through,)] = _query(path, f"""select least({", ".join(
+            f"(select max({column}) from {table})" for table, column in SUPERSEDED_READERS.items())})""")
+        _dbt(tmp, DAY_1, lookback_days=0)
+        kept = sorted(at for (at,) in _query(path, f"select superseded_at from intermediate.{SUPERSEDED}"))
         _dbt(tmp, DAY_1, "--full-refresh")
         after_full_refresh = _flow_tables(path)
     yield FlowWarehouse(path, after_full_build, after_incremental, after_full_refresh, changed, views,
-                        incremental_sql)
+                        incremental_sql, read_through, kept)
 
 
 def _query(path: Path, sql: str) -> list[tuple]:
@@ -242,6 +254,16 @@ def test_the_incremental_run_records_the_states_it_superseded(flow_warehouse, sm
         assert (completed_at is not None) is (story == "reopened"), (key, story)
         assert superseded_at is not None
     assert flow_warehouse.after_full_build[SUPERSEDED] == flow_warehouse.after_full_refresh[SUPERSEDED] == []
+
+
+def test_a_run_deletes_the_superseded_states_every_reader_has_read(flow_warehouse):
+    """The record keeps a state until every model that reads it has read it for good: the next run deletes
+    the states superseded at or before the oldest of its readers' watermarks (here, with no lookback, their
+    newest update), and keeps the later ones."""
+    superseded = sorted(row[-1] for row in flow_warehouse.after_incremental[SUPERSEDED])
+    bound = flow_warehouse.superseded_read_through
+    assert flow_warehouse.superseded_after_next_run == [at for at in superseded if at > bound]
+    assert 0 < len(flow_warehouse.superseded_after_next_run) < len(superseded)  # the day's states straddle it
 
 
 def test_the_incremental_run_reads_the_latest_loads_only(flow_warehouse):

@@ -112,6 +112,31 @@
     )
 {%- endmacro %}
 
+{#- Post-hook of int_work_items_superseded: delete the rows that every model reading it has read for good, those
+    superseded at or before the lowest of their watermarks (a reader names the stored column of its watermark
+    in meta flowmart_superseded_watermark; it takes the rows superseded after its newest value minus the
+    lookback). It runs before the readers in a build, so their watermarks are those of their last run. While a
+    reader is not built, nothing is deleted. -#}
+{% macro flowmart_purge_superseded(relation) -%}
+    {%- set watermarks = [] -%}
+    {%- if execute and is_incremental() -%}
+        {%- for node in graph.nodes.values()
+                if node.resource_type == 'model' and node.config.meta.get('flowmart_superseded_watermark') -%}
+            {%- set reader = adapter.get_relation(node.database, node.schema, node.alias) -%}
+            {%- if reader is none -%}
+                {{ return('select 1 as nothing_to_purge') }}
+            {%- endif -%}
+            {%- do watermarks.append(
+                flowmart_last_run_watermark(reader, node.config.meta['flowmart_superseded_watermark'])) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- if watermarks -%}
+        delete from {{ relation }} where superseded_at <= least({{ watermarks | join(', ') }})
+    {%- else -%}
+        select 1 as nothing_to_purge
+    {%- endif -%}
+{%- endmacro %}
+
 {#- The days (team, completed_date) a completed, started item left since the last run of `relation` (its
     newest `stored_column`, minus the lookback): the completion days of the superseded states of work items
     (int_work_items_superseded) superseded after that watermark. With the days of the items updated since,

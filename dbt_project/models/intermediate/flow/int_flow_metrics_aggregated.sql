@@ -4,6 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key=['scope_kind', 'scope_name', 'grain', 'period_start'],
         on_schema_change='fail',
+        meta={'flowmart_superseded_watermark': 'last_item_updated_at'},
         post_hook=["{{ flowmart_delete_periods_before_first_item(this) }}"],
     )
 }}

@@ -4,7 +4,8 @@
         incremental_strategy='delete+insert',
         unique_key=['team', 'completed_date'],
         on_schema_change='fail',
-        meta={'flowmart_changed_columns': ['completions_updated_through', 'completed_date']},
+        meta={'flowmart_changed_columns': ['completions_updated_through', 'completed_date'],
+              'flowmart_superseded_watermark': 'completions_updated_through'},
         pre_hook=["{{ flowmart_delete_days_items_left(this) }}"],
     )
 }}

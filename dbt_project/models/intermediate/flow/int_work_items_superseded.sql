@@ -4,6 +4,7 @@
         incremental_strategy='append',
         on_schema_change='fail',
         meta={'flowmart_changed_columns': ['superseded_at']},
+        post_hook=["{{ flowmart_purge_superseded(this) }}"],
     )
 }}
 
@@ -20,8 +21,9 @@
     an owned work item). `superseded_at` is the update that superseded the row (for a removed item, the
     newest update of any owned item); a reader takes the rows superseded after its own watermark.
 
-    A full refresh starts it empty (nothing stored was superseded), so a full refresh of
-    int_work_items_measured alone must be followed by one of its readers (`--full-refresh` with `+`). -#}
+    A post-hook deletes the rows every reader has read for good (flowmart_purge_superseded), so the table
+    holds a few days of changes. A full refresh starts it empty (nothing stored was superseded): its readers
+    must be rebuilt in full with it, as every full refresh of flowmart's runs does (all models). -#}
 {%- set measured = adapter.get_relation(this.database, this.schema, 'int_work_items_measured')
     if execute and is_incremental() else none %}
 

@@ -4,6 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key=['team', 'grain', 'period_start'],
         on_schema_change='fail',
+        meta={'flowmart_superseded_watermark': 'last_item_updated_at'},
         pre_hook=["{{ flowmart_delete_team_periods_to_rewrite(this) }}"],
     )
 }}
