@@ -241,7 +241,7 @@ def test_an_incremental_run_after_a_day_of_work_equals_a_full_refresh(flow_wareh
 def test_the_incremental_run_records_the_states_it_superseded(flow_warehouse, small_sample):
     """Each item the day of work changed or deleted, once, with the state the incremental run replaced: the
     reopened item as completed (the daily waits and the waiting-time mart rewrite the day it left), the
-    others open. An item loaded twice that day (midday and evening) is still one record. A full build starts
+    others open; the deleted item as removed. An item loaded twice that day (midday and evening) is still one record. A full build starts
     the record empty."""
     ids = {issue["key"]: issue["id"] for issue in _sample_issues(small_sample)}
     records = flow_warehouse.after_incremental[SUPERSEDED]
@@ -249,8 +249,9 @@ def test_the_incremental_run_records_the_states_it_superseded(flow_warehouse, sm
     assert len(records) == len(by_id) == len(flow_warehouse.changed)
     assert set(by_id) == {ids[key] for key in flow_warehouse.changed}
     for key, story in flow_warehouse.changed.items():
-        issue_id, _, _, _, is_completed, _, _, completed_at, *_, superseded_at = by_id[ids[key]]
+        issue_id, _, _, _, is_completed, _, _, completed_at, *_, is_removed, _, superseded_at = by_id[ids[key]]
         assert is_completed is (story == "reopened"), (key, story)
+        assert is_removed is (story == "deleted"), (key, story)
         assert (completed_at is not None) is (story == "reopened"), (key, story)
         assert superseded_at is not None
     assert flow_warehouse.after_full_build[SUPERSEDED] == flow_warehouse.after_full_refresh[SUPERSEDED] == []

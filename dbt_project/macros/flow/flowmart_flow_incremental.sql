@@ -99,17 +99,30 @@
     )
 {%- endmacro %}
 
-{#- Post-hook of completed_work_items: remove the items that are no longer completed by a team of the org
-    config (reopened, canceled, deleted or out of scope since they were written). -#}
-{% macro flowmart_delete_items_no_longer_completed(relation) -%}
+{#- Post-hook of int_work_items_measured: remove the items this run removed from the work items (deleted in the
+    tracker, or no longer a work item), which int_work_items_superseded recorded earlier in the same dbt
+    invocation. (A run without that model removes nothing; the next one that has it records them again.) -#}
+{% macro flowmart_delete_items_removed_in_this_run(relation) -%}
     delete from {{ relation }}
-    where issue_id not in (
-        select work_items.issue_id
-        from {{ ref('int_work_items_measured') }} as work_items
-        inner join {{ ref('stg_org__teams') }} as teams
-            on work_items.team = teams.team
-        where work_items.is_completed
+    where issue_id in (
+        select issue_id from {{ ref('int_work_items_superseded') }}
+        where is_removed and recorded_by = '{{ invocation_id }}'
     )
+{%- endmacro %}
+
+{#- Pre-hook of completed_work_items: in an incremental run, delete the items whose completed state was
+    superseded since the last run (minus the lookback): reopened, canceled, moved, deleted or out of scope.
+    The run writes again those completed now (all were updated since). -#}
+{% macro flowmart_delete_completions_superseded(relation) -%}
+    {%- if is_incremental() -%}
+        delete from {{ relation }}
+        where issue_id in (
+            select issue_id from {{ ref('int_work_items_superseded') }}
+            where is_completed and superseded_at > ({{ flowmart_last_run_watermark(relation, 'last_updated_at') }})
+        )
+    {%- else -%}
+        select 1 as nothing_to_delete
+    {%- endif -%}
 {%- endmacro %}
 
 {#- Post-hook of int_work_items_superseded: delete the rows that every model reading it has read for good, those

@@ -32,7 +32,8 @@
 
 with
 
-work_items as (
+-- read in parts (each with its own filter), not materialized whole
+work_items as not materialized (
 
     select
         team,
@@ -139,32 +140,6 @@ periods as (
     cross join bounds
 
     group by 1, 2
-
-),
-
-canceled as (
-
-    select
-        scope_kinds.scope_kind,
-        {{ flowmart_scope_name('scope_kinds.scope_kind', 'work_items') }} as scope_name,
-        grains.grain,
-        {{ flowmart_period_start('grains.grain', 'cast(work_items.canceled_at as date)') }} as period_start,
-        work_items.item_updated_at
-
-    from work_items
-    cross join scope_kinds
-    cross join grains
-
-    where work_items.is_canceled
-
-),
-
-canceled_stats as (
-
-    select scope_kind, scope_name, grain, period_start, count(*) as items_canceled,
-        max(item_updated_at) as last_item_updated_at
-    from canceled
-    group by 1, 2, 3, 4
 
 ),
 
@@ -377,6 +352,36 @@ keys_to_write as (
 ),
 
 {% endif -%}
+canceled as (
+
+    select
+        scope_kinds.scope_kind,
+        {{ flowmart_scope_name('scope_kinds.scope_kind', 'work_items') }} as scope_name,
+        grains.grain,
+        {{ flowmart_period_start('grains.grain', 'cast(work_items.canceled_at as date)') }} as period_start,
+        work_items.item_updated_at
+
+    from work_items
+    cross join scope_kinds
+    cross join grains
+
+    where
+        work_items.is_canceled
+        {% if is_incremental() -%}
+        and cast(work_items.canceled_at as date) >= (select min(period_start) from keys_to_write)
+        {%- endif %}
+
+),
+
+canceled_stats as (
+
+    select scope_kind, scope_name, grain, period_start, count(*) as items_canceled,
+        max(item_updated_at) as last_item_updated_at
+    from canceled
+    group by 1, 2, 3, 4
+
+),
+
 -- WIP per team and day first (one pass over the snapshot), then per scope
 team_daily_load as (
 

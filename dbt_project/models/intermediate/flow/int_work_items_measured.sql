@@ -5,7 +5,7 @@
         unique_key='issue_id',
         on_schema_change='fail',
         meta={'flowmart_changed_columns': ['item_updated_at']},
-        post_hook=["{{ flowmart_delete_issues_out_of_scope(this) }}"],
+        post_hook=["{{ flowmart_delete_items_removed_in_this_run(this) }}"],
     )
 }}
 

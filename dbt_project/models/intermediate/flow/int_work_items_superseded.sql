@@ -50,7 +50,8 @@ superseded as (
     -- and those new to the work items (no stored state: every column but the id is null)
     select
         owned_items.issue_id,
-        {% for c in columns if c != 'issue_id' %}stored.{{ c }}, {% endfor %}owned_items.updated_at as superseded_at
+        {% for c in columns if c != 'issue_id' %}stored.{{ c }}, {% endfor %}false as is_removed,
+        owned_items.updated_at as superseded_at
     from owned_items
     left join {{ measured }} as stored
         on stored.issue_id = owned_items.issue_id
@@ -60,8 +61,11 @@ superseded as (
 
     union all
 
-    -- removed: deleted in the tracker, or no longer a work item (its post-hook deletes them)
-    select {% for c in columns %}stored.{{ c }}, {% endfor %}(select max(updated_at) from owned_items) as superseded_at
+    -- removed: deleted in the tracker, or no longer a work item (the post-hook of int_work_items_measured
+    -- deletes them, and completed_work_items' pre-hook)
+    select
+        {% for c in columns %}stored.{{ c }}, {% endfor %}true as is_removed,
+        (select max(updated_at) from owned_items) as superseded_at
     from {{ measured }} as stored
     where stored.issue_id not in (select issue_id from owned_items)
 
@@ -72,7 +76,7 @@ superseded as (
     select
         issue_id, null as team, null as value_stream, null as flow_item_type, null as is_completed,
         null as is_started, null as is_canceled, null as completed_at, null as canceled_at, null as wip_first_day,
-        null as wip_last_day, updated_at as item_updated_at, updated_at as superseded_at
+        null as wip_last_day, updated_at as item_updated_at, null as is_removed, updated_at as superseded_at
     from owned_items
     where false
 
@@ -93,6 +97,9 @@ select
     cast(wip_first_day as date) as wip_first_day,
     cast(wip_last_day as date) as wip_last_day,
     cast(item_updated_at as {{ dbt.type_timestamp() }}) as item_updated_at,
+    cast(is_removed as boolean) as is_removed,
+    -- the dbt invocation that recorded the row: int_work_items_measured deletes the items its run removed
+    cast('{{ invocation_id }}' as {{ dbt.type_string() }}) as recorded_by,
     cast(superseded_at as {{ dbt.type_timestamp() }}) as superseded_at
 
 from superseded

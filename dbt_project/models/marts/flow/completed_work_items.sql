@@ -4,14 +4,16 @@
         incremental_strategy='delete+insert',
         unique_key='issue_id',
         on_schema_change='fail',
-        meta={'flowmart_changed_columns': ['last_updated_at']},
-        post_hook=["{{ flowmart_delete_items_no_longer_completed(this) }}"],
+        meta={'flowmart_changed_columns': ['last_updated_at'], 'flowmart_superseded_watermark': 'last_updated_at'},
+        pre_hook=["{{ flowmart_delete_completions_superseded(this) }}"],
     )
 }}
 
 {#- One row per completed work item (ended done, not canceled) of a known team, with its flow figures.
-    Incremental: a run rewrites the items updated since the last one; the post-hook drops the items that
-    are no longer completed (reopened, canceled, deleted, out of scope). -#}
+    Incremental: a run rewrites the items updated since the last one; its pre-hook first deletes the items
+    whose completed state a run superseded since (int_work_items_superseded: reopened, canceled, moved,
+    deleted, out of scope), so those no longer completed are gone. -#}
+{%- do ref('int_work_items_superseded') %}
 with
 
 work_items as (
