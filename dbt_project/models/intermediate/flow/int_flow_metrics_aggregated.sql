@@ -354,22 +354,7 @@ keys_to_write as (
 {% endif -%}
 canceled as (
 
-    select
-        scope_kinds.scope_kind,
-        {{ flowmart_scope_name('scope_kinds.scope_kind', 'work_items') }} as scope_name,
-        grains.grain,
-        {{ flowmart_period_start('grains.grain', 'cast(work_items.canceled_at as date)') }} as period_start,
-        work_items.item_updated_at
-
-    from work_items
-    cross join scope_kinds
-    cross join grains
-
-    where
-        work_items.is_canceled
-        {% if is_incremental() -%}
-        and cast(work_items.canceled_at as date) >= (select min(period_start) from keys_to_write)
-        {%- endif %}
+    {{ flowmart_items_by_scope_and_period('is_canceled', 'cast(work_items.canceled_at as date)', ['item_updated_at']) }}
 
 ),
 
@@ -483,28 +468,8 @@ period_figures as (
 
 completed as (
 
-    select
-        scope_kinds.scope_kind,
-        {{ flowmart_scope_name('scope_kinds.scope_kind', 'work_items') }} as scope_name,
-        grains.grain,
-        {{ flowmart_period_start('grains.grain', 'cast(work_items.completed_at as date)') }} as period_start,
-        work_items.flow_item_type,
-        work_items.is_started,
-        work_items.flow_time_hours,
-        work_items.active_time_hours,
-        work_items.lead_time_hours,
-        work_items.item_updated_at
-
-    from work_items
-    cross join scope_kinds
-    cross join grains
-
-    where
-        work_items.is_completed
-        {% if is_incremental() -%}
-        -- no period to write starts before the earliest of them (most often the current quarter)
-        and cast(work_items.completed_at as date) >= (select min(period_start) from keys_to_write)
-        {%- endif %}
+    {{ flowmart_items_by_scope_and_period('is_completed', 'cast(work_items.completed_at as date)',
+        ['flow_item_type', 'is_started', 'flow_time_hours', 'active_time_hours', 'lead_time_hours', 'item_updated_at']) }}
 
 ),
 
