@@ -10,7 +10,7 @@
 
 {#- The measured state a work item had before an incremental run changed it or removed it from
     int_work_items_measured: one row per item and run that superseded it; an item new to the work items gets
-    a row with no state (every column but issue_id and superseded_at null). The models rolled up from the
+    a row with no state (its state columns null). The models rolled up from the
     work items read it to find the days and periods an item left or whose work in progress moved (it was
     reopened, canceled, deleted, moved to another team or day), instead of comparing every stored day or
     period with a recount.
@@ -47,7 +47,7 @@ owned_items as (
 superseded as (
 
     -- changed: the run rewrites the items updated after the watermark; those updated since they were stored,
-    -- and those new to the work items (no stored state: every column but the id is null)
+    -- and those new to the work items (no stored state: its state columns are null)
     select
         owned_items.issue_id,
         {% for c in columns if c != 'issue_id' %}stored.{{ c }}, {% endfor %}false as is_removed,
