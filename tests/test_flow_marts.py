@@ -4,6 +4,7 @@ the tracker, then an incremental load) gives exactly what a full refresh gives."
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -160,11 +161,11 @@ def _one_day_of_work(store, sample: Path, load: Callable[[], object]) -> dict[st
     return changed
 
 
-@pytest.fixture(scope="module")
-def flow_warehouse(small_sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlowWarehouse]:
-    """Day 0: load the sample, build the flow models. Day 1: a day of work, two incremental loads and an
-    incremental dbt run; then a full refresh of the same data at the same clock."""
-    tmp = tmp_path_factory.mktemp("flow")
+@contextlib.contextmanager
+def _day_0_built(small_sample: Path, tmp: Path) -> Iterator[tuple[Path, Callable[[], object], object]]:
+    """Day 0: load the sample and build the flow models, in a warehouse under `tmp`, with the history stamped
+    as daily loads would have stamped it. Yields the warehouse's path, a Jira load, and the sample's Jira API
+    (the tracker), while the environment points at them."""
     path = tmp / "warehouse.duckdb"
     config = load_org_config(small_sample / "org.yml")
     with pytest.MonkeyPatch.context() as mp, SampleApiServer(small_sample) as server:
@@ -177,12 +178,21 @@ def flow_warehouse(small_sample: Path, tmp_path_factory: pytest.TempPathFactory)
         org.load(config, small_sample)
         jira.load(config, small_sample)
         _dbt(tmp, DAY_0)
+        yield path, lambda: jira.load(config, small_sample), server.apis["jira"]
+
+
+@pytest.fixture(scope="module")
+def flow_warehouse(small_sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlowWarehouse]:
+    """Day 0: load the sample, build the flow models. Day 1: a day of work, two incremental loads and an
+    incremental dbt run; then a full refresh of the same data at the same clock."""
+    tmp = tmp_path_factory.mktemp("flow")
+    with _day_0_built(small_sample, tmp) as (path, load_jira, tracker):
         after_full_build = _flow_tables(path)
         # the history as daily loads would have stamped it, not all in the load a minute ago
         stamp_as_daily_loads(path)
 
-        changed = _one_day_of_work(server.apis["jira"], small_sample, lambda: jira.load(config, small_sample))
-        jira.load(config, small_sample)
+        changed = _one_day_of_work(tracker, small_sample, load_jira)
+        load_jira()
         views = _dbt(tmp, DAY_1)
         after_incremental = _flow_tables(path)
         compiled = tmp / "target" / "compiled" / "flowmart" / "models" / "intermediate"
@@ -198,6 +208,26 @@ def flow_warehouse(small_sample: Path, tmp_path_factory: pytest.TempPathFactory)
         after_full_refresh = _flow_tables(path)
     yield FlowWarehouse(path, after_full_build, after_incremental, after_full_refresh, changed, views,
                         incremental_sql, read_through, kept)
+
+
+def test_a_warehouse_built_before_the_record_of_superseded_states_runs_incrementally_too(
+        small_sample: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A warehouse built by a version without int_work_items_superseded, then a plain incremental run (no
+    full refresh): the record's first run already records what the run supersedes, so the deleted and the
+    reopened items leave the tables as in a full refresh."""
+    tmp = tmp_path_factory.mktemp("flow-upgrade")
+    with _day_0_built(small_sample, tmp) as (path, load_jira, tracker):
+        stamp_as_daily_loads(path)
+        _query(path, f"drop table intermediate.{SUPERSEDED}")
+        changed = _one_day_of_work(tracker, small_sample, load_jira)
+        load_jira()
+        _dbt(tmp, DAY_1)
+        incremental = _flow_tables(path)
+        _dbt(tmp, DAY_1, "--full-refresh")
+        full = _flow_tables(path)
+    assert len(incremental[SUPERSEDED]) == len(changed)
+    for table in full.keys() - {SUPERSEDED}:
+        assert _same_rows(incremental[table], full[table]), f"{table}: incremental differs from full refresh"
 
 
 def _query(path: Path, sql: str) -> list[tuple]:
@@ -241,8 +271,8 @@ def test_an_incremental_run_after_a_day_of_work_equals_a_full_refresh(flow_wareh
 def test_the_incremental_run_records_the_states_it_superseded(flow_warehouse, small_sample):
     """Each item the day of work changed or deleted, once, with the state the incremental run replaced: the
     reopened item as completed (the daily waits and the waiting-time mart rewrite the day it left), the
-    others open; the deleted item as removed. An item loaded twice that day (midday and evening) is still one record. A full build starts
-    the record empty."""
+    others open; the deleted item as removed. An item loaded twice that day (midday and evening) is still one
+    record. A full build starts the record empty."""
     ids = {issue["key"]: issue["id"] for issue in _sample_issues(small_sample)}
     records = flow_warehouse.after_incremental[SUPERSEDED]
     by_id = {row[0]: row for row in records}

@@ -24,8 +24,10 @@
     A post-hook deletes the rows every reader has read for good (flowmart_purge_superseded), so the table
     holds a few days of changes. A full refresh starts it empty (nothing stored was superseded): its readers
     must be rebuilt in full with it, as every full refresh of flowmart's runs does (all models). -#}
+{#- Recorded in every run but a full refresh, also in the first run of the record itself on a warehouse whose
+    measured work items are built (one built by an earlier version). -#}
 {%- set measured = adapter.get_relation(this.database, this.schema, 'int_work_items_measured')
-    if execute and is_incremental() else none %}
+    if execute and not flags.FULL_REFRESH else none %}
 
 {%- if measured is not none %}
     {%- set watermark = flowmart_last_run_watermark(measured) %}
