@@ -150,16 +150,15 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The days (team, completed_date) a completed, started item left since the last run of `relation` (its
-    newest `stored_column`, minus the lookback): the completion days of the superseded states of work items
-    (int_work_items_superseded) superseded after that watermark. With the days of the items updated since,
-    they are the days whose completed items changed. -#}
-{% macro flowmart_wait_days_left(relation, stored_column='completions_updated_through') -%}
+{#- The days (team, completed_date) a completed, started item left since a reader's last run: the completion
+    days of the states of work items superseded after `watermark` (the reader's flowmart_last_run_watermark on
+    the column its meta flowmart_superseded_watermark names, an expression). With the days of the items updated since, they are the days whose completed items changed. -#}
+{% macro flowmart_wait_days_left(watermark) -%}
     select superseded.team, cast(superseded.completed_at as date) as completed_date
     from {{ ref('int_work_items_superseded') }} as superseded
     where
         superseded.is_completed and superseded.is_started
-        and superseded.superseded_at > ({{ flowmart_last_run_watermark(relation, stored_column) }})
+        and superseded.superseded_at > ({{ watermark }})
 {%- endmacro %}
 
 {#- Pre-hook of int_flow_waits_daily: in an incremental run, delete the days an item left (above); the run
@@ -167,7 +166,9 @@
 {% macro flowmart_delete_days_items_left(relation) -%}
     {%- if is_incremental() -%}
         delete from {{ relation }}
-        where (team, completed_date) in (select team, completed_date from ({{ flowmart_wait_days_left(relation) }}) as days_left)
+        where (team, completed_date) in (
+            select team, completed_date from ({{ flowmart_wait_days_left(flowmart_last_run_watermark(relation, 'completions_updated_through')) }}) as days_left
+        )
     {%- else -%}
         select 1 as nothing_to_delete
     {%- endif -%}
@@ -239,7 +240,7 @@ select * from {{ this }}
 
         union
 
-        {{ flowmart_wait_days_left(relation, 'last_item_updated_at') }}
+        {{ flowmart_wait_days_left(watermark) }}
     )
 
     select distinct

@@ -162,7 +162,8 @@ period_scopes as (
 ),
 
 {% if is_incremental() -%}
--- change detection (see the header): what is stored, against what is cheap to recompute
+{%- set watermark = flowmart_last_run_watermark(this, 'last_item_updated_at') %}
+-- what an incremental run rewrites (see the header): the clock's periods, the absent rows, and what moved
 stored as (
 
     select * from {{ this }}
@@ -203,54 +204,47 @@ absent_keys as (
 
 ),
 
--- the periods of the items updated since the last run, for their team and their value stream (read from
--- the work items, so the expanded `completed` rows are read once, by completion_stats)
-changed_item_keys as (
-
-    select
-        scope_kinds.scope_kind,
-        {{ flowmart_scope_name('scope_kinds.scope_kind', 'work_items') }} as scope_name,
-        grains.grain,
-        {{ flowmart_period_start('grains.grain',
-            'cast(case when work_items.is_completed then work_items.completed_at else work_items.canceled_at end as date)') }}
-            as period_start
-
-    from work_items
-    cross join scope_kinds
-    cross join grains
-
-    where
-        (work_items.is_completed or work_items.is_canceled)
-        and work_items.item_updated_at > ({{ flowmart_last_run_watermark(this, 'last_item_updated_at') }})
-
-),
-
 -- the states of work items superseded since the last run (int_work_items_superseded: updated since, new,
 -- removed); with the items' current state they give the periods an item left and the work in progress
 -- that moved, so the stored rows need not be compared with a recount
 superseded as (
 
     select * from {{ ref('int_work_items_superseded') }}
-    where superseded_at > ({{ flowmart_last_run_watermark(this, 'last_item_updated_at') }})
+    where superseded_at > ({{ watermark }})
 
 ),
 
--- the periods where a superseded state was completed or canceled, for its team and value stream
-superseded_end_keys as (
+-- the completions and cancelations that moved since the last run: those of the items updated since (read
+-- from the work items, so the expanded `completed` rows are read once, by completion_stats), and those of
+-- the states they superseded
+moved_ends as (
+
+    select team, value_stream, is_completed, completed_at, canceled_at
+    from work_items
+    where (is_completed or is_canceled) and item_updated_at > ({{ watermark }})
+
+    union all
+
+    select team, value_stream, is_completed, completed_at, canceled_at
+    from superseded
+    where (is_completed or is_canceled) and team is not null
+
+),
+
+-- their periods, for their team and their value stream
+moved_end_keys as (
 
     select
         scope_kinds.scope_kind,
-        {{ flowmart_scope_name('scope_kinds.scope_kind', 'superseded') }} as scope_name,
+        {{ flowmart_scope_name('scope_kinds.scope_kind', 'moved_ends') }} as scope_name,
         grains.grain,
         {{ flowmart_period_start('grains.grain',
-            'cast(case when superseded.is_completed then superseded.completed_at else superseded.canceled_at end as date)') }}
+            'cast(case when moved_ends.is_completed then moved_ends.completed_at else moved_ends.canceled_at end as date)') }}
             as period_start
 
-    from superseded
+    from moved_ends
     cross join scope_kinds
     cross join grains
-
-    where (superseded.is_completed or superseded.is_canceled) and superseded.team is not null
 
 ),
 
@@ -337,12 +331,7 @@ keys_to_write as (
     union
 
     select scope_kind, scope_name, grain, period_start
-    from changed_item_keys
-
-    union
-
-    select scope_kind, scope_name, grain, period_start
-    from superseded_end_keys
+    from moved_end_keys
 
     union
 
@@ -438,7 +427,7 @@ load_sums as (
 
 ),
 
--- the figures that are cheap for every scope and period: canceled items and load
+-- canceled items and load per scope and period (in an incremental run, of the periods from the earliest to write)
 period_figures as (
 
     select

@@ -45,15 +45,16 @@ work_items as (
 ),
 
 {% if is_incremental() -%}
+{%- set watermark = flowmart_last_run_watermark(this, 'completions_updated_through') %}
 days_to_write as (
 
     select team, completed_date
     from work_items
-    where item_updated_at > ({{ flowmart_last_run_watermark(this, 'completions_updated_through') }})
+    where item_updated_at > ({{ watermark }})
 
     union
 
-    {{ flowmart_wait_days_left(this) }}
+    {{ flowmart_wait_days_left(watermark) }}
 
 ),
 {%- endif %}
