@@ -31,6 +31,23 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- The watermark of a reader of int_work_items_superseded: flowmart_last_run_watermark on `stored_column`, which
+    must be the column its meta flowmart_superseded_watermark names, since the record's purge deletes the rows
+    superseded at or before that column's watermark (flowmart_purge_superseded). A model that reads the record
+    with another column fails to compile, in every run but a unit test (whose `model` is the test). -#}
+{% macro flowmart_superseded_watermark(relation, stored_column) -%}
+    {%- if execute and model.resource_type == 'model' -%}
+        {%- set named = (config.get('meta') or {}).get('flowmart_superseded_watermark') -%}
+        {%- if named != stored_column -%}
+            {{ exceptions.raise_compiler_error(
+                model.name ~ " reads int_work_items_superseded after its watermark on '" ~ stored_column
+                ~ "', but its meta flowmart_superseded_watermark names " ~ (("'" ~ named ~ "'") if named else "none")
+                ~ ": the record's purge would delete rows it has not read. Name the same column in both.") }}
+        {%- endif -%}
+    {%- endif -%}
+    {{ flowmart_last_run_watermark(relation, stored_column) }}
+{%- endmacro %}
+
 {#- True when a model may query the warehouse while it compiles: a run, not the parse, and not a unit test
     (its inputs are fixtures). -#}
 {% macro flowmart_queries_ahead() -%}
@@ -118,7 +135,7 @@
         delete from {{ relation }}
         where issue_id in (
             select issue_id from {{ ref('int_work_items_superseded') }}
-            where is_completed and superseded_at > ({{ flowmart_last_run_watermark(relation, 'last_updated_at') }})
+            where is_completed and superseded_at > ({{ flowmart_superseded_watermark(relation, 'last_updated_at') }})
         )
     {%- else -%}
         select 1 as nothing_to_delete
@@ -151,7 +168,7 @@
 {%- endmacro %}
 
 {#- The days (team, completed_date) a completed, started item left since a reader's last run: the completion
-    days of the states of work items superseded after `watermark` (the reader's flowmart_last_run_watermark on
+    days of the states of work items superseded after `watermark` (the reader's flowmart_superseded_watermark on
     the column its meta flowmart_superseded_watermark names, an expression). With the days of the items updated since, they are the days whose completed items changed. -#}
 {% macro flowmart_wait_days_left(watermark) -%}
     select superseded.team, cast(superseded.completed_at as date) as completed_date
@@ -167,7 +184,7 @@
     {%- if is_incremental() -%}
         delete from {{ relation }}
         where (team, completed_date) in (
-            select team, completed_date from ({{ flowmart_wait_days_left(flowmart_last_run_watermark(relation, 'completions_updated_through')) }}) as days_left
+            select team, completed_date from ({{ flowmart_wait_days_left(flowmart_superseded_watermark(relation, 'completions_updated_through')) }}) as days_left
         )
     {%- else -%}
         select 1 as nothing_to_delete
@@ -230,7 +247,7 @@ select * from {{ this }}
     an item left (flowmart_wait_days_left). New periods and periods left without any completed item are
     among them. -#}
 {% macro flowmart_team_periods_to_rewrite(relation) -%}
-    {%- set watermark = flowmart_last_run_watermark(relation, 'last_item_updated_at') -%}
+    {%- set watermark = flowmart_superseded_watermark(relation, 'last_item_updated_at') -%}
     with
 
     changed_days as (

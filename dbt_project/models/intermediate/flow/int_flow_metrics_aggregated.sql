@@ -162,7 +162,7 @@ period_scopes as (
 ),
 
 {% if is_incremental() -%}
-{%- set watermark = flowmart_last_run_watermark(this, 'last_item_updated_at') %}
+{%- set watermark = flowmart_superseded_watermark(this, 'last_item_updated_at') %}
 -- what an incremental run rewrites (see the header): the clock's periods, the absent rows, and what moved
 stored as (
 

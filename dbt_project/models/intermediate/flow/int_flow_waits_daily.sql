@@ -45,7 +45,7 @@ work_items as (
 ),
 
 {% if is_incremental() -%}
-{%- set watermark = flowmart_last_run_watermark(this, 'completions_updated_through') %}
+{%- set watermark = flowmart_superseded_watermark(this, 'completions_updated_through') %}
 days_to_write as (
 
     select team, completed_date
