@@ -116,6 +116,16 @@
     )
 {%- endmacro %}
 
+{#- The statement of a pre-hook that only incremental runs execute (the call block's body, rendered in them only);
+    in other runs a statement that does nothing. -#}
+{% macro flowmart_in_incremental_runs() -%}
+    {%- if is_incremental() -%}
+        {{ caller() }}
+    {%- else -%}
+        select 1 as nothing_to_delete
+    {%- endif -%}
+{%- endmacro %}
+
 {#- Post-hook of int_work_items_measured: remove the items this run removed from the work items (deleted in the
     tracker, or no longer a work item), which int_work_items_superseded recorded earlier in the same dbt
     invocation. (A run without that model removes nothing; the next one that has it records them again.) -#}
@@ -131,15 +141,13 @@
     superseded since the last run (minus the lookback): reopened, canceled, moved, deleted or out of scope.
     The run writes again those completed now (all were updated since). -#}
 {% macro flowmart_delete_completions_superseded(relation) -%}
-    {%- if is_incremental() -%}
+    {%- call flowmart_in_incremental_runs() -%}
         delete from {{ relation }}
         where issue_id in (
             select issue_id from {{ ref('int_work_items_superseded') }}
             where is_completed and superseded_at > ({{ flowmart_superseded_watermark(relation, 'last_updated_at') }})
         )
-    {%- else -%}
-        select 1 as nothing_to_delete
-    {%- endif -%}
+    {%- endcall -%}
 {%- endmacro %}
 
 {#- Post-hook of int_work_items_superseded: delete the rows that every model reading it has read for good, those
@@ -181,14 +189,12 @@
 {#- Pre-hook of int_flow_waits_daily: in an incremental run, delete the days an item left (above); the run
     writes them again from the items completed on them now, so a day left without any loses its rows. -#}
 {% macro flowmart_delete_days_items_left(relation) -%}
-    {%- if is_incremental() -%}
+    {%- call flowmart_in_incremental_runs() -%}
         delete from {{ relation }}
         where (team, completed_date) in (
             select team, completed_date from ({{ flowmart_wait_days_left(flowmart_superseded_watermark(relation, 'completions_updated_through')) }}) as days_left
         )
-    {%- else -%}
-        select 1 as nothing_to_delete
-    {%- endif -%}
+    {%- endcall -%}
 {%- endmacro %}
 
 {#- Post-hook of the daily WIP snapshot: remove the days an item is no longer in progress on (or an item
@@ -271,12 +277,10 @@ select * from {{ this }}
 {#- Pre-hook of flow_waiting_time_by_status: in an incremental run, delete the stored rows of the team periods
     it rewrites, so that a period left without rows loses its old ones. -#}
 {% macro flowmart_delete_team_periods_to_rewrite(relation) -%}
-    {%- if is_incremental() -%}
+    {%- call flowmart_in_incremental_runs() -%}
         delete from {{ relation }}
         where (team, grain, period_start) in (
             select team, grain, period_start from ({{ flowmart_team_periods_to_rewrite(relation) }}) as rewritten
         )
-    {%- else -%}
-        select 1 as nothing_to_delete
-    {%- endif -%}
+    {%- endcall -%}
 {%- endmacro %}
