@@ -311,6 +311,25 @@ def test_scope_env(scope: str) -> Iterator[None]:
             os.environ["FLOWMART_TEST_SCOPE"] = previous
 
 
+def with_descendants(select: list[str]) -> list[str]:
+    """A dbt selection widened to everything downstream of it, for a full refresh of part of the project. The
+    incremental models take only what changed since their last run (an item updated since), so a model rebuilt
+    from the full history under them would leave their older rows as the old rules or code made them; and the
+    models rolled up from the work items read what a run replaced (int_work_items_superseded), which a full
+    refresh does not record. Each union member gets the `+` that adds its descendants (a depth limit is lifted);
+    `@` already has them; an intersection (`a,b`) is kept as it is, since dbt cannot add the descendants of an
+    intersection."""
+    import re
+
+    widened = []
+    for item in (part for entry in select for part in entry.split()):
+        if item.startswith("@") or "," in item:
+            widened.append(item)
+        else:
+            widened.append(re.sub(r"\+\d*$", "", item) + "+")
+    return widened
+
+
 def dbt_build(target: str, select: list[str] | None = None, full_refresh: bool = False,
               extra_args: list[str] | None = None, *, unit_tests: bool = True,
               all_tests: bool = False) -> dict[str, int]:
@@ -322,6 +341,12 @@ def dbt_build(target: str, select: list[str] | None = None, full_refresh: bool =
         for reason in plan.refresh_reasons:
             log.warning(f"{reason}: rebuilding every model from the full history (--full-refresh)")
     extra = list(extra_args or [])
+    if select and plan.full_refresh:
+        widened = with_descendants(select)
+        if widened != select:
+            log.warning("a full refresh of part of the project rebuilds what depends on it too: "
+                        f"--select {' '.join(widened)}")
+        select = widened
     if select:
         extra += ["--select", *select]
     extra += plan.dbt_args()

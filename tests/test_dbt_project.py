@@ -4,6 +4,7 @@ contract, and the whole project builds and tests on a warehouse where nothing wa
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -52,3 +53,22 @@ def test_the_project_builds_and_tests_on_an_empty_warehouse(warehouse, monkeypat
         assert conn.execute("select count(*) from raw_github.pull_requests").fetchone()[0] == 0
     finally:
         conn.close()
+
+
+def test_a_full_refresh_of_part_of_the_project_rebuilds_what_depends_on_it(warehouse, monkeypatch):
+    """`flowmart build --select int_work_items_measured --full-refresh`: the incremental models downstream take
+    only what changed since their last run, so they are rebuilt in full with it; what it depends on is not."""
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    target = warehouse.parent / "target"
+    assert runner.dbt_build("duckdb", extra_args=["--target-path", str(target)], unit_tests=False)["success"] == 1
+    counts = runner.dbt_build("duckdb", select=["int_work_items_measured"], full_refresh=True,
+                              extra_args=["--target-path", str(target)], unit_tests=False)
+    assert counts["success"] == 1 and counts["errors"] == 0, counts
+    results = json.loads((target / "run_results.json").read_text())
+    assert results["args"]["full_refresh"] is True
+    ran = {r["unique_id"].split(".")[-1] for r in results["results"] if r["unique_id"].startswith("model.")}
+    assert {"int_work_items_measured", "int_daily_wip_snapshotted", "int_flow_waits_daily",
+            "int_flow_metrics_aggregated", "completed_work_items", "flow_waiting_time_by_status",
+            "flow_metrics_by_team",
+            "team_flow_baselines"} <= ran, ran
+    assert not ran & {"int_work_items_owned", "int_status_periods_classified", "int_work_items_superseded"}, ran
