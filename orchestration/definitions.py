@@ -63,6 +63,7 @@ def flowmart_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource) -> 
     context.log.info(f"data tests read {plan.test_scope} rows of the big models")
     if plan.unchanged:
         context.log.info(f"org rules and code as at the last build: left out {', '.join(plan.unchanged)}")
+    runner.postgres_session(target)
     with runner.test_scope_env(plan.test_scope):
         yield from dbt.cli(["build", *plan.dbt_args()], context=context).stream()
     if plan.fingerprints:

@@ -39,7 +39,9 @@ def _free_port() -> int:
 
 
 class PostgresServer:
-    def __init__(self) -> None:
+    def __init__(self, settings: dict[str, str] | None = None) -> None:
+        """`settings`: more server settings (`-c name=value`), e.g. memory for a benchmark."""
+        self.settings = settings or {}
         self.bin_dir = ensure_installed()
         self.root = Path(tempfile.mkdtemp(prefix="flowmart-pg-"))
         self.data = self.root / "data"
@@ -62,7 +64,8 @@ class PostgresServer:
                   f"--pwfile={pwfile}", "-E", "UTF8", "--locale=C")
         self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-w", "-o",
                   f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                  "-c synchronous_commit=off -c full_page_writes=off", "start")
+                  "-c synchronous_commit=off -c full_page_writes=off"
+                  + "".join(f" -c {name}={value}" for name, value in self.settings.items()), "start")
         self._wait()
         import psycopg2
 

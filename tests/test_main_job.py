@@ -160,6 +160,17 @@ def test_the_same_run_builds_and_tests_on_postgresql(postgres, tmp_path):
     assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-4000:]
     teams, completed, flow, waits = marts()
     assert teams == 8 and completed > 100 and flow[0] > 100 and waits[0] > 100
+    # the columns daily runs look rows up by are indexed (macros/flowmart_postgres_indexes.sql)
+    conn = psycopg2.connect(host="127.0.0.1", port=postgres.port, user="postgres", password="flowmart",
+                            dbname="flowmart")
+    with conn.cursor() as cur:
+        cur.execute("select schemaname || '.' || tablename, substring(indexdef from '\\((.*)\\)$') from pg_indexes")
+        indexed = set(cur.fetchall())
+    conn.close()
+    assert {("raw_jira.changelog_items", "loaded_at"), ("raw_jira.changelog_items", "issue_id"),
+            ("raw_jira.issues", "id"), ("intermediate.int_status_periods_classified", "issue_id"),
+            ("intermediate.int_daily_wip_snapshotted", "issue_id, snapshot_date"),
+            ("marts.completed_work_items", "last_updated_at")} <= indexed, indexed
 
     # the incremental models take their incremental path; the big models' tests read the changed rows
     second = _run(tmp_path, "--target", "postgres", "--scale", "0.2", env=postgres.env())

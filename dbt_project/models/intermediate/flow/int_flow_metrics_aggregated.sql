@@ -3,6 +3,7 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key=['scope_kind', 'scope_name', 'grain', 'period_start'],
+        indexes=flowmart_postgres_indexes([['scope_kind', 'scope_name', 'grain', 'period_start'], ['last_item_updated_at']]),
         on_schema_change='fail',
         meta={'flowmart_superseded_watermark': 'last_item_updated_at'},
         post_hook=["{{ flowmart_delete_periods_before_first_item(this) }}"],

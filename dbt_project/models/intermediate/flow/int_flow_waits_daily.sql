@@ -3,6 +3,7 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key=['team', 'completed_date'],
+        indexes=flowmart_postgres_indexes([['team', 'completed_date'], ['completions_updated_through']]),
         on_schema_change='fail',
         meta={'flowmart_changed_columns': ['completions_updated_through', 'completed_date'],
               'flowmart_superseded_watermark': 'completions_updated_through'},

@@ -3,6 +3,7 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='issue_id',
+        indexes=flowmart_postgres_indexes([['issue_id'], ['item_updated_at']]),
         on_schema_change='fail',
         meta={'flowmart_changed_columns': ['item_updated_at']},
         post_hook=["{{ flowmart_delete_items_removed_in_this_run(this) }}"],

@@ -2,6 +2,7 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
+        indexes=flowmart_postgres_indexes([['superseded_at']]),
         on_schema_change='fail',
         meta={'flowmart_changed_columns': ['superseded_at']},
         post_hook=["{{ flowmart_purge_superseded(this) }}"],

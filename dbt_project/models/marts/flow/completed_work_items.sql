@@ -3,6 +3,7 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='issue_id',
+        indexes=flowmart_postgres_indexes([['issue_id'], ['last_updated_at']]),
         on_schema_change='fail',
         meta={'flowmart_changed_columns': ['last_updated_at'], 'flowmart_superseded_watermark': 'last_updated_at'},
         pre_hook=["{{ flowmart_delete_completions_superseded(this) }}"],

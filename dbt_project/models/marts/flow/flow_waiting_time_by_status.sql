@@ -3,6 +3,7 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key=['team', 'grain', 'period_start'],
+        indexes=flowmart_postgres_indexes([['team', 'grain', 'period_start'], ['last_item_updated_at']]),
         on_schema_change='fail',
         meta={'flowmart_superseded_watermark': 'last_item_updated_at'},
         pre_hook=["{{ flowmart_delete_team_periods_to_rewrite(this) }}"],
