@@ -100,19 +100,20 @@
 {#- Post-hook: remove the rows of issues that left the scope (deleted in the tracker, or no longer a
     work item), which an incremental delete+insert on the changed issues would otherwise keep. -#}
 {% macro flowmart_delete_issues_out_of_scope(relation) -%}
-    delete from {{ relation }}
-    where issue_id not in (
-        select issue_id from {{ ref('int_work_items_owned') }}
-        where item_role in {{ flowmart_flow_item_roles() }}
+    delete from {{ relation }} as stored
+    where not exists (
+        select 1 from {{ ref('int_work_items_owned') }} as owned
+        where owned.issue_id = stored.issue_id and owned.item_role in {{ flowmart_flow_item_roles() }}
     )
 {%- endmacro %}
 
 {#- Post-hook of the owned work items: remove the issues that are no longer live (deleted in the tracker, or
     gone from the raw data after a full reload). -#}
 {% macro flowmart_delete_issues_no_longer_live(relation) -%}
-    delete from {{ relation }}
-    where issue_id not in (
-        select issue_id from {{ ref('stg_jira__issues') }} where not is_deleted
+    delete from {{ relation }} as stored
+    where not exists (
+        select 1 from {{ ref('stg_jira__issues') }} as issues
+        where issues.issue_id = stored.issue_id and not issues.is_deleted
     )
 {%- endmacro %}
 
