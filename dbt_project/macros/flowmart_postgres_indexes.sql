@@ -16,23 +16,15 @@
     {{ return(indexes) }}
 {%- endmacro %}
 
-{#- On-run-start: the raw tables the loaders land (dlt creates no index) get the indexes their source YAML
-    names in meta `flowmart_postgres_indexes` (lists of columns), on PostgreSQL; `if not exists`, so only the
-    first run after a table was created builds them, and the loads keep them up to date. -#}
-{% macro flowmart_index_sources() -%}
-    {%- if execute and target.type == 'postgres' -%}
-        {%- set present = {} -%}
-        {%- for row in run_query("select lower(table_schema) || '.' || lower(table_name) from information_schema.tables") -%}
-            {%- do present.update({row[0]: true}) -%}
-        {%- endfor -%}
-        {%- for node in graph.sources.values() if node.meta.get('flowmart_postgres_indexes')
-                and (node.schema | lower ~ '.' ~ node.identifier | lower) in present -%}
-            {%- set relation = api.Relation.create(database=node.database, schema=node.schema,
-                                                  identifier=node.identifier) -%}
-            {%- for columns in node.meta['flowmart_postgres_indexes'] -%}
-                {%- do run_query('create index if not exists ' ~ adapter.quote(node.identifier ~ '__' ~ columns | join('__'))
-                                 ~ ' on ' ~ relation ~ ' (' ~ columns | map('string') | map('trim') | join(', ') ~ ')') -%}
-            {%- endfor -%}
+{#- A raw table the loaders land (dlt creates no index), on PostgreSQL: the indexes its source YAML names in meta
+    `flowmart_postgres_indexes` (lists of columns). Called by the on-run-start hook flowmart_create_missing_sources
+    once the table exists; `if not exists`, so only the first run after a table was created builds them, and
+    the loads keep them up to date. -#}
+{% macro flowmart_index_source(node, relation) -%}
+    {%- if target.type == 'postgres' -%}
+        {%- for columns in node.meta.get('flowmart_postgres_indexes', []) -%}
+            {%- do run_query('create index if not exists ' ~ adapter.quote(node.identifier ~ '__' ~ columns | join('__'))
+                             ~ ' on ' ~ relation ~ ' (' ~ columns | join(', ') ~ ')') -%}
         {%- endfor -%}
     {%- endif -%}
 {%- endmacro %}

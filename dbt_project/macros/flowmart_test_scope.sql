@@ -40,9 +40,9 @@
 
 {#- `relation` for a test: every row, or (see above) a subquery of the rows where one of `columns` (a name or
     a list of names) lies within the test window of its newest value. In a run the bounds are computed first
-    (one query) and written as constants: DuckDB skips the row groups below them, PostgreSQL estimates the
-    rows from its statistics and reads them through an index (on a subquery bound it assumed a third of the
-    table and hashed the whole of the tables joined to it). Give it an alias. -#}
+    (one query) and written as constants (flowmart_constants): DuckDB skips the row groups below them,
+    PostgreSQL estimates the rows from its statistics and reads them through an index (on a subquery bound it
+    assumed a third of the table and hashed the whole of the tables joined to it). Give it an alias. -#}
 {% macro flowmart_changed_rows(relation, columns) -%}
     {%- set columns = [columns] if columns is string else columns -%}
     {%- if flowmart_tests_changed_rows_only() -%}
@@ -51,19 +51,7 @@
             {%- do bounds.append('cast(' ~ dbt.dateadd('day', -1 * var('flowmart_test_window_days', 7), 'max(' ~ column ~ ')')
                                  ~ ' as ' ~ dbt.type_timestamp() ~ ')') -%}
         {%- endfor -%}
-        {%- if execute -%}
-            {%- set newest = run_query('select ' ~ bounds | join(', ') ~ ' from ' ~ relation).rows[0] -%}
-            {%- set bounds = [] -%}
-            {%- for value in newest -%}
-                {%- do bounds.append(flowmart_timestamp_literal(value) if value is not none else 'null') -%}
-            {%- endfor -%}
-        {%- else -%}  {#- parsing: the same bounds, as subqueries -#}
-            {%- set subqueries = [] -%}
-            {%- for bound in bounds -%}
-                {%- do subqueries.append('(select ' ~ bound ~ ' from ' ~ relation ~ ')') -%}
-            {%- endfor -%}
-            {%- set bounds = subqueries -%}
-        {%- endif -%}
+        {%- set bounds = flowmart_constants(relation, bounds) -%}
         (select * from {{ relation }} where
         {%- for column in columns %}
             {{ 'or ' if not loop.first }}{{ column }} >= {{ bounds[loop.index0] }}

@@ -15,20 +15,29 @@
 
 {#- The watermark of an incremental run: the newest `stored_column` in `relation` minus the lookback (var
     `flow_lookback_days`, default 3); 1900-01-01 for an empty relation. In a run it is computed first and
-    written as a constant, so the database filters the scans with it (DuckDB skips the row groups of older
-    issues) and plans the joins on the few changed issues, not on every issue; at parse time and in unit
-    tests (whose `this` is a fixture, not the stored table) it stays a scalar subquery. -#}
+    written as a constant (flowmart_constants), so the database filters the scans with it (DuckDB skips the
+    row groups of older issues) and plans the joins on the few changed issues, not on every issue. -#}
 {% macro flowmart_last_run_watermark(relation, stored_column='item_updated_at') -%}
-    {%- set query -%}
-        select {{ dbt.dateadd('day', -1 * var('flow_lookback_days', 3),
-            "coalesce(max(" ~ stored_column ~ "), cast('1900-01-01 00:00:00' as " ~ dbt.type_timestamp() ~ "))") }}
-        from {{ relation }}
-    {%- endset -%}
+    {{ flowmart_constants(relation, [dbt.dateadd('day', -1 * var('flow_lookback_days', 3),
+        "coalesce(max(" ~ stored_column ~ "), cast('1900-01-01 00:00:00' as " ~ dbt.type_timestamp() ~ "))")])[0] }}
+{%- endmacro %}
+
+{#- The timestamps `expressions` (aggregates) over `relation`, for a filter: in a run, computed first in one
+    query and written as constants ('null' for none); at parse time and in unit tests (whose relations are
+    fixtures, not the stored tables), scalar subqueries. -#}
+{% macro flowmart_constants(relation, expressions) -%}
+    {%- set constants = [] -%}
     {%- if flowmart_queries_ahead() -%}
-        {{ flowmart_timestamp_literal(run_query(query).columns[0].values()[0]) }}
+        {%- set values = run_query('select ' ~ expressions | join(', ') ~ ' from ' ~ relation).rows[0] -%}
+        {%- for value in values -%}
+            {%- do constants.append(flowmart_timestamp_literal(value) if value is not none else 'null') -%}
+        {%- endfor -%}
     {%- else -%}
-        ({{ query }})
+        {%- for expression in expressions -%}
+            {%- do constants.append('(select ' ~ expression ~ ' from ' ~ relation ~ ')') -%}
+        {%- endfor -%}
     {%- endif -%}
+    {{ return(constants) }}
 {%- endmacro %}
 
 {#- The watermark of a reader of int_work_items_superseded: flowmart_last_run_watermark on `stored_column`, which
