@@ -86,12 +86,18 @@ def repeated(times: int, warehouse: Path, start: Path, build) -> dict[str, float
         runs.append(build())
     if times > 1:
         start.unlink()
-        medians = {key: sorted(run[key] for run in runs)[times // 2] for key in runs[0]}
-        print(f"{'  median of ' + str(times):<22} wall {medians['wall']:6.1f} s   dbt elapsed "
-              f"{medians['elapsed']:6.1f} s   Σ models {medians['models']:6.1f} s   Σ tests "
-              f"{medians['tests']:6.1f} s", flush=True)
-        return medians
-    return runs[0]
+    return medians(runs)
+
+
+def medians(runs: list[dict[str, float]]) -> dict[str, float]:
+    """The median of each figure of the builds `runs` (printed when there is more than one)."""
+    if len(runs) == 1:
+        return runs[0]
+    middle = {key: sorted(run[key] for run in runs)[len(runs) // 2] for key in runs[0]}
+    print(f"{'  median of ' + str(len(runs)):<22} wall {middle['wall']:6.1f} s   dbt elapsed "
+          f"{middle['elapsed']:6.1f} s   Σ models {middle['models']:6.1f} s   Σ tests "
+          f"{middle['tests']:6.1f} s", flush=True)
+    return middle
 
 
 def one_day_of_work(sample: Path, day: datetime, transitions: int) -> None:

@@ -80,12 +80,10 @@ def main() -> None:
     if not loaded.exists() or not after_day_of_work.exists():
         raise SystemExit(f"run benchmarks.flow_build with --workdir {work} first")
     sys.path.insert(0, str(ROOT))
-    import psycopg2
-
-    from benchmarks.flow_build import dbt_build
+    from benchmarks.flow_build import dbt_build, medians
     from orchestration import runner
     from pipelines.sample.daily_loads import stamp_as_daily_loads
-    from tests.postgres import PASSWORD, PostgresServer
+    from tests.postgres import PostgresServer
 
     pg_work = work / "postgres"
     shutil.rmtree(pg_work, ignore_errors=True)
@@ -98,21 +96,15 @@ def main() -> None:
         os.environ.update(server.env(), FLOWMART_TARGET="postgres")
         runner.postgres_session("postgres")
 
-        def connect(dbname: str = "flowmart"):
-            conn = psycopg2.connect(host="127.0.0.1", port=server.port, user="postgres", password=PASSWORD,
-                                    dbname=dbname)
-            return conn
-
         def copy_from(duckdb_file: Path, label: str) -> None:
-            conn = connect()
+            conn = server.connect()
             try:
                 print(f"{label}: {copy_raw(duckdb_file, conn, pg_work):,} raw rows copied", flush=True)
             finally:
                 conn.close()
 
         def admin(*statements: str) -> None:
-            conn = connect("postgres")
-            conn.autocommit = True
+            conn = server.connect("postgres")
             with conn.cursor() as cur:
                 for statement in statements:
                     cur.execute(statement)
@@ -133,9 +125,7 @@ def main() -> None:
             if i:
                 admin("drop database flowmart", "create database flowmart template flowmart_day_1")
             runs.append(dbt_build(pg_work, "incremental", day_1, *plan.dbt_args(), scope=plan.test_scope))
-        incremental = {key: sorted(run[key] for run in runs)[len(runs) // 2] for key in runs[0]}
-        if len(runs) > 1:
-            print(f"{'  median of ' + str(len(runs)):<22} dbt elapsed {incremental['elapsed']:6.1f} s", flush=True)
+        incremental = medians(runs)
         dbt_build(pg_work, "incremental, no change", day_1, *plan.dbt_args(), scope=plan.test_scope)
         print(f"incremental / full: wall {incremental['wall'] / full['wall']:.0%}, dbt elapsed "
               f"{incremental['elapsed'] / full['elapsed']:.0%}, Σ models {incremental['models'] / full['models']:.0%}")

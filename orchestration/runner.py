@@ -8,6 +8,7 @@ import importlib
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -333,8 +334,6 @@ def with_descendants(select: list[str]) -> list[str]:
     refresh does not record. Each union member gets the `+` that adds its descendants (a depth limit is lifted);
     `@` already has them; an intersection (`a,b`) is kept as it is, since dbt cannot add the descendants of an
     intersection."""
-    import re
-
     widened = []
     for item in (part for entry in select for part in entry.split()):
         if item.startswith("@") or "," in item:

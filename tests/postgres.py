@@ -67,11 +67,7 @@ class PostgresServer:
                   "-c synchronous_commit=off -c full_page_writes=off"
                   + "".join(f" -c {name}={value}" for name, value in self.settings.items()), "start")
         self._wait()
-        import psycopg2
-
-        conn = psycopg2.connect(host="127.0.0.1", port=self.port, user="postgres", password=PASSWORD,
-                                dbname="postgres")
-        conn.autocommit = True
+        conn = self.connect("postgres")
         with conn.cursor() as cur:
             cur.execute("create database flowmart")
         conn.close()
@@ -85,6 +81,14 @@ class PostgresServer:
                     return
             time.sleep(0.2)
         raise RuntimeError("PostgreSQL did not start: " + (self.root / "log").read_text()[-2000:])
+
+    def connect(self, dbname: str = "flowmart", user: str = "postgres", password: str = PASSWORD):
+        """A psycopg2 connection to `dbname`, in autocommit."""
+        import psycopg2
+
+        conn = psycopg2.connect(host="127.0.0.1", port=self.port, user=user, password=password, dbname=dbname)
+        conn.autocommit = True
+        return conn
 
     def env(self) -> dict[str, str]:
         return {"FLOWMART_PG_HOST": "127.0.0.1", "FLOWMART_PG_PORT": str(self.port), "FLOWMART_PG_USER": "postgres",

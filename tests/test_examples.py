@@ -12,8 +12,6 @@ import psycopg2
 import pytest
 import yaml
 
-from tests.postgres import PASSWORD
-
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
@@ -29,14 +27,8 @@ def test_the_compose_file_mounts_the_init_script_it_runs():
     assert {"postgres", "metabase"} <= set(compose["services"])
 
 
-def _connect(postgres, user: str, password: str, dbname: str):
-    conn = psycopg2.connect(host="127.0.0.1", port=postgres.port, user=user, password=password, dbname=dbname)
-    conn.autocommit = True
-    return conn
-
-
 def test_the_bi_role_reads_the_marts_and_nothing_else(postgres):
-    admin = _connect(postgres, "postgres", PASSWORD, "postgres")
+    admin = postgres.connect("postgres")
     with admin.cursor() as cur:
         # as in the postgres image, whose POSTGRES_USER (the role dbt builds with) is a superuser
         cur.execute("create role flowmart_owner login superuser password 'owner-pw'")
@@ -50,7 +42,7 @@ def test_the_bi_role_reads_the_marts_and_nothing_else(postgres):
                                "-f", str(EXAMPLES / "postgres" / "metabase_reader.sql")],
                               capture_output=True, text=True, env={**os.environ, "PGPASSWORD": "owner-pw"})
         assert psql.returncode == 0, psql.stderr
-        owner = _connect(postgres, "flowmart_owner", "owner-pw", "bi_check")
+        owner = postgres.connect("bi_check", "flowmart_owner", "owner-pw")
         with owner.cursor() as cur:  # what dbt builds after the script ran
             cur.execute("create schema raw_jira")
             cur.execute("create table raw_jira.issues as select 'person-1' as assignee")
@@ -60,7 +52,7 @@ def test_the_bi_role_reads_the_marts_and_nothing_else(postgres):
             cur.execute("create view marts.latest as select team from marts.flow_metrics_by_team")
         owner.close()
 
-        reader = _connect(postgres, "metabase_reader", "reader-pw", "bi_check")
+        reader = postgres.connect("bi_check", "metabase_reader", "reader-pw")
         with reader.cursor() as cur:
             cur.execute("select team, velocity from marts.flow_metrics_by_team")
             assert cur.fetchall() == [("team-a", 3)]
@@ -72,7 +64,7 @@ def test_the_bi_role_reads_the_marts_and_nothing_else(postgres):
                     cur.execute(denied)
         reader.close()
     finally:
-        admin = _connect(postgres, "postgres", PASSWORD, "postgres")
+        admin = postgres.connect("postgres")
         with admin.cursor() as cur:
             cur.execute("drop database if exists bi_check")
             cur.execute("drop role if exists metabase_reader")

@@ -77,7 +77,8 @@ SUPERSEDED = "int_work_items_superseded"
 # the models that read it, with the stored column of their watermark
 SUPERSEDED_READERS = {"intermediate.int_flow_waits_daily": "completions_updated_through",
                       "intermediate.int_flow_metrics_aggregated": "last_item_updated_at",
-                      "marts.flow_waiting_time_by_status": "last_item_updated_at"}
+                      "marts.flow_waiting_time_by_status": "last_item_updated_at",
+                      "marts.completed_work_items": "last_updated_at"}
 
 
 def _flow_model_names() -> set[str]:

@@ -141,11 +141,9 @@ def test_a_warehouse_built_by_other_model_code_is_rebuilt_in_full(sample_run):
 @pytest.mark.postgres
 def test_the_same_run_builds_and_tests_on_postgresql(postgres, tmp_path):
     """First run, then a second (incremental) run and dbt's unit tests, all on PostgreSQL."""
-    import psycopg2
 
     def marts() -> tuple:
-        conn = psycopg2.connect(host="127.0.0.1", port=postgres.port, user="postgres", password="flowmart",
-                                dbname="flowmart")
+        conn = postgres.connect()
         with conn.cursor() as cur:
             cur.execute("select count(distinct team), sum(items_completed) from marts.team_weekly_throughput")
             teams, completed = cur.fetchone()
@@ -161,8 +159,7 @@ def test_the_same_run_builds_and_tests_on_postgresql(postgres, tmp_path):
     teams, completed, flow, waits = marts()
     assert teams == 8 and completed > 100 and flow[0] > 100 and waits[0] > 100
     # the columns daily runs look rows up by are indexed (macros/flowmart_postgres_indexes.sql)
-    conn = psycopg2.connect(host="127.0.0.1", port=postgres.port, user="postgres", password="flowmart",
-                            dbname="flowmart")
+    conn = postgres.connect()
     with conn.cursor() as cur:
         cur.execute("select schemaname || '.' || tablename, substring(indexdef from '\\((.*)\\)$') from pg_indexes")
         indexed = set(cur.fetchall())
