@@ -51,8 +51,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 report.failures.append(f"load {name}: {exc}")
             report.timings[f"load {name}"] = time.perf_counter() - t
     t = time.perf_counter()
-    report.dbt = runner.dbt_build(target, full_refresh=args.full_refresh, unit_tests=args.unit_tests,
-                                  all_tests=args.all_tests)
+    report.dbt = runner.dbt_build(target, full_refresh=args.full_refresh, unit_tests=args.unit_tests)
     report.timings["dbt build"] = time.perf_counter() - t
     report.timings["total"] = time.perf_counter() - started
     print(summary.render(report, target))
@@ -91,9 +90,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     from orchestration import runner
 
     counts = runner.dbt_build(args.target, select=args.select, full_refresh=args.full_refresh,
-                              unit_tests=args.unit_tests, all_tests=args.all_tests)
+                              unit_tests=args.unit_tests)
     print(f"dbt: {counts['models']} models built, {counts['tests_passed']} tests passed, "
-          f"{counts['tests_warned']} warned, {counts['tests_failed']} failed ({counts['test_scope']} rows tested)")
+          f"{counts['tests_warned']} warned, {counts['tests_failed']} failed")
     return 0 if counts.get("success") else 1
 
 
@@ -121,10 +120,6 @@ def cmd_serve_sample(args: argparse.Namespace) -> int:
 
 
 def _test_options(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument("--all-tests", action="store_true",
-                    help="data tests read every row (default: on a built warehouse, the tests of the big "
-                         "models and the Jira staging views read the rows of items updated or loaded in the "
-                         "last 7 days; a full refresh tests all)")
     sp.add_argument("--unit-tests", action="store_true", help="also run dbt's unit tests (model logic; CI runs them)")
 
 
@@ -141,7 +136,7 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--sample-dir", help="where the sample is generated (default: beside the warehouse)")
         sp.add_argument("--scale", type=float, default=1.0, help="sample size multiplier (default 1)")
         sp.add_argument("--anchor", help="sample's last day, YYYY-MM-DD (default: today)")
-        sp.add_argument("--full-refresh", action="store_true", help="reload and rebuild everything")
+        sp.add_argument("--full-refresh", action="store_true", help="reload every source from scratch")
 
     run = sub.add_parser("run", help="load every configured source, dbt build, print a summary")
     common(run)
@@ -157,7 +152,8 @@ def parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", help="dbt build (models and tests)")
     build.add_argument("--target", choices=TARGETS, default=os.environ.get("FLOWMART_TARGET", "duckdb"))
     build.add_argument("--select", nargs="*")
-    build.add_argument("--full-refresh", action="store_true")
+    build.add_argument("--full-refresh", action="store_true",
+                       help="passed on to dbt (every model is rebuilt in full on every build anyway)")
     _test_options(build)
     build.set_defaults(func=cmd_build)
 

@@ -23,7 +23,6 @@ from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT, duckdb_path
 
 duckdb_path()  # resolve FLOWMART_DUCKDB_PATH to an absolute path once: dbt runs from the dbt folder
 
-TEST_SCOPE_TAG = "flowmart/test_scope"
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=PROJECT_ROOT)
 dbt_project.prepare_if_dev()
@@ -51,23 +50,9 @@ class FlowmartDbtTranslator(DagsterDbtTranslator):
     ),
 )
 def flowmart_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    target = os.environ.get("FLOWMART_TARGET", "duckdb")
-    # new org rules or models' code force a full refresh (the incremental models remap only the items that
-    # change); the big models' data tests read the changed rows on a built warehouse, every row on the
-    # weekly run (tag flowmart/test_scope=all), on the first build and on a full refresh
-    # (macros/flowmart_test_scope.sql)
-    plan = runner.plan_build(target, whole_project=set(context.selected_asset_keys) == set(context.assets_def.keys),
-                             test_scope=context.run.tags.get(TEST_SCOPE_TAG))
-    for reason in plan.refresh_reasons:
-        context.log.warning(f"{reason}: full refresh")
-    context.log.info(f"data tests read {plan.test_scope} rows of the big models")
-    if plan.unchanged:
-        context.log.info(f"org rules and code as at the last build: left out {', '.join(plan.unchanged)}")
-    runner.postgres_session(target)
-    with runner.test_scope_env(plan.test_scope):
-        yield from dbt.cli(["build", *plan.dbt_args()], context=context).stream()
-    if plan.fingerprints:
-        runner.record_build_state(target, plan.fingerprints)
+    # every model is rebuilt in full from the raw tables on every run, then tested
+    runner.postgres_session(os.environ.get("FLOWMART_TARGET", "duckdb"))
+    yield from dbt.cli(["build"], context=context).stream()
 
 
 class FlowmartDltTranslator(DagsterDltTranslator):
@@ -108,13 +93,8 @@ defs = dg.Definitions(
     assets=[*load_assets, flowmart_dbt_models],
     jobs=[daily_job],
     schedules=[
-        # Monday to Saturday: incremental, the data tests read the changed rows of the big models
-        dg.ScheduleDefinition(name="flowmart_daily_schedule", job=daily_job, cron_schedule="0 5 * * 1-6",
+        dg.ScheduleDefinition(name="flowmart_daily_schedule", job=daily_job, cron_schedule="0 5 * * *",
                               execution_timezone="UTC"),
-        # Sunday: the same job, every data test reads every row
-        dg.ScheduleDefinition(name="flowmart_weekly_all_tests_schedule", job=daily_job,
-                              cron_schedule="0 5 * * 0", execution_timezone="UTC",
-                              tags={TEST_SCOPE_TAG: "all"}),
     ],
     resources={
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),

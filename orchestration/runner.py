@@ -8,7 +8,6 @@ import importlib
 import json
 import logging
 import os
-import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -183,192 +182,19 @@ def dbt_invoke(command: str, target: str, extra: list[str] | None = None) -> Any
     return dbtRunner().invoke(dbt_args(command, target, extra))
 
 
-# The org config tables the models map the tracker's history with: a change in them changes past rows too.
-RULE_TABLES = ("value_streams", "teams", "jira_ownership_rules", "issue_type_roles", "flow_item_type_rules",
-               "status_mappings", "canceled_resolutions")
-STATE_SCHEMA = "flowmart_state"
-
-
-def _org_rules_fingerprint(warehouse: Any) -> str | None:
-    """SHA-256 of the landed org rules (raw_org), or None before the first org load."""
-    import hashlib
-
-    present = {table for _schema, table in warehouse.tables("raw_org")}
-    if "teams" not in present:
-        return None
-    parts = []
-    for table in RULE_TABLES:
-        if table not in present:
-            continue
-        columns = [c for c in warehouse.columns("raw_org", table) if not c.startswith("_dlt")]
-        rows = warehouse.rows(f'select {", ".join(columns)} from raw_org."{table}"')
-        parts.append([table, columns, sorted(repr(row) for row in rows)])
-    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
-
-
-def _models_fingerprint() -> str:
-    """SHA-256 of the dbt project's code (models, macros, dbt_project.yml): an incremental model whose logic
-    changed must rebuild its history, not only the items that change next."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    files = [DBT_PROJECT_DIR / "dbt_project.yml"]
-    for folder in ("models", "macros"):
-        files += sorted(p for p in (DBT_PROJECT_DIR / folder).rglob("*") if p.is_file())
-    for path in files:
-        digest.update(str(path.relative_to(DBT_PROJECT_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
-
-
-def _built_state(warehouse: Any, name: str) -> str | None:
-    """A fingerprint the warehouse was last built with (None: never recorded)."""
-    if not warehouse.exists(STATE_SCHEMA, "build_state"):
-        return None
-    return warehouse.scalar(f"select value from {STATE_SCHEMA}.build_state where name = {warehouse.marker}",
-                            [name])
-
-
-def record_build_state(target: str, fingerprints: dict[str, str]) -> None:
-    """Record the fingerprints (org rules, models' code) of a successful build of the whole project."""
-    from orchestration.warehouse import Warehouse
-
-    with Warehouse(target) as warehouse:
-        warehouse.rows(f"create schema if not exists {STATE_SCHEMA}")
-        warehouse.rows(f"create table if not exists {STATE_SCHEMA}.build_state (name text, value text)")
-        for name, value in fingerprints.items():
-            warehouse.rows(f"delete from {STATE_SCHEMA}.build_state where name = {warehouse.marker}", [name])
-            warehouse.rows(f"insert into {STATE_SCHEMA}.build_state values ({warehouse.marker}, "
-                           f"{warehouse.marker})", [name, value])
-
-
-# Left out of a daily run while the org rules and the project's code are those of the last successful build,
-# because they would do exactly what they did then: the staging views of the rule tables (their SQL is the
-# code, their rows the rules), with their data tests; and the tests tagged rule_check, which check values
-# the models derive from the code and the rules alone (a flow state, a flow item type, a grain), whatever
-# the tracker's data.
-RULE_VIEWS = tuple(f"stg_org__{table}" for table in RULE_TABLES)
-RULE_CHECKS = "tag:rule_check"
-
-
-@dataclass
-class BuildPlan:
-    full_refresh: bool  # asked for, or forced by a change since the last build (refresh_reasons)
-    refresh_reasons: list[str]  # what changed since the last build and forces a full refresh
-    test_scope: str  # the data tests' scope (macros/flowmart_test_scope.sql): 'changed' or 'all'
-    fingerprints: dict[str, str]  # to record once the build (of the whole project) succeeds
-    unchanged: list[str] = field(default_factory=list)  # left out: RULE_VIEWS with their tests, RULE_CHECKS
-
-    def dbt_args(self) -> list[str]:
-        """The dbt build arguments of the plan (besides the selection). Tests of a left-out model that also
-        test a built one (e.g. that every team of a mart is a team of the org config) stay: cautious
-        indirect selection leaves out only the tests of the left-out models alone."""
-        args = ["--full-refresh"] if self.full_refresh else []
-        if self.unchanged:
-            args += ["--exclude", " ".join(self.unchanged), "--indirect-selection", "cautious"]
-        return args
-
-
-def plan_build(target: str, *, full_refresh: bool = False, whole_project: bool = True,
-               test_scope: str | None = None) -> BuildPlan:
-    """One look at the warehouse before a build (the CLI's and the Dagster job's).
-    - The incremental models remap only the items that change, so org rules that differ from those of the
-      last build (of the whole project) force a full refresh; so does a change of the dbt project's code
-      (models, macros) since that build, e.g. after an upgrade.
-    - Unless `test_scope` is given: 'changed' for an incremental run on a warehouse whose flow marts are
-      built (the big models' tests then read the rows of recently updated items), 'all' for the first
-      build and any full refresh.
-    - A daily run ('changed') of the whole project with the org rules and the code of the last build leaves
-      out the org rules' staging views and their tests (RULE_VIEWS), and the rule checks (RULE_CHECKS); the
-      weekly run ('all') has them."""
-    from orchestration.warehouse import Warehouse
-
-    fingerprint = built = built_code = None
-    marts_built = False
-    try:
-        with Warehouse(target) as warehouse:
-            marts_built = warehouse.exists("marts", "completed_work_items")
-            if whole_project:
-                built_code = _built_state(warehouse, "models_fingerprint")
-                try:
-                    fingerprint = _org_rules_fingerprint(warehouse)
-                    built = _built_state(warehouse, "org_rules_fingerprint")
-                except Exception:  # unreadable rules: no comparison (dbt reports what is wrong)
-                    fingerprint = built = None
-    except Exception:  # no warehouse yet (first run), or the server is not up: dbt will say so
-        pass
-    code = _models_fingerprint() if whole_project else None
-    reasons = []
-    if fingerprint and built and fingerprint != built:
-        reasons.append("the org config's teams, ownership, type or status rules changed since the last build")
-    # a built warehouse without a recorded code fingerprint was built by an older version
-    if code and marts_built and built_code != code:
-        reasons.append("the dbt models' code changed since the last build (an upgrade?)")
-    full = full_refresh or bool(reasons)
-    scope = test_scope or ("changed" if marts_built and not full else "all")
-    fingerprints = {name: value for name, value in (("org_rules_fingerprint", fingerprint),
-                                                    ("models_fingerprint", code)) if value}
-    same_rules = bool(fingerprint) and fingerprint == built and bool(code) and code == built_code
-    unchanged = [*RULE_VIEWS, RULE_CHECKS] if same_rules and scope == "changed" and not full else []
-    return BuildPlan(full, reasons, scope, fingerprints, unchanged)
-
-
-@contextlib.contextmanager
-def test_scope_env(scope: str) -> Iterator[None]:
-    """FLOWMART_TEST_SCOPE for the dbt runs inside the block (in this process and its children)."""
-    previous = os.environ.get("FLOWMART_TEST_SCOPE")
-    os.environ["FLOWMART_TEST_SCOPE"] = scope
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("FLOWMART_TEST_SCOPE", None)
-        else:
-            os.environ["FLOWMART_TEST_SCOPE"] = previous
-
-
-def with_descendants(select: list[str]) -> list[str]:
-    """A dbt selection widened to everything downstream of it, for a full refresh of part of the project. The
-    incremental models take only what changed since their last run (an item updated since), so a model rebuilt
-    from the full history under them would leave their older rows as the old rules or code made them; and the
-    models rolled up from the work items read what a run replaced (int_work_items_superseded), which a full
-    refresh does not record. Each union member gets the `+` that adds its descendants (a depth limit is lifted);
-    `@` already has them; an intersection (`a,b`) is kept as it is, since dbt cannot add the descendants of an
-    intersection."""
-    widened = []
-    for item in (part for entry in select for part in entry.split()):
-        if item.startswith("@") or "," in item:
-            widened.append(item)
-        else:
-            widened.append(re.sub(r"\+\d*$", "", item) + "+")
-    return widened
-
-
 def dbt_build(target: str, select: list[str] | None = None, full_refresh: bool = False,
-              extra_args: list[str] | None = None, *, unit_tests: bool = True,
-              all_tests: bool = False) -> dict[str, int]:
-    """`dbt build`. Unit tests check the models' logic, not the data: the daily runs leave them out
-    (unit_tests=False), CI runs them. all_tests=False lets an incremental run test the changed rows only."""
-    plan = plan_build(target, full_refresh=full_refresh, whole_project=not select,
-                      test_scope="all" if all_tests else None)
-    if not full_refresh:
-        for reason in plan.refresh_reasons:
-            log.warning(f"{reason}: rebuilding every model from the full history (--full-refresh)")
+              extra_args: list[str] | None = None, *, unit_tests: bool = True) -> dict[str, int]:
+    """`dbt build`: every model is rebuilt in full from the raw tables, then tested. Unit tests check the
+    models' logic, not the data: scheduled runs may leave them out (unit_tests=False); CI runs them.
+    `full_refresh` is passed on to dbt (it only matters to a model a user made incremental)."""
     extra = list(extra_args or [])
-    if select and plan.full_refresh:
-        widened = with_descendants(select)
-        if widened != select:
-            log.warning("a full refresh of part of the project rebuilds what depends on it too: "
-                        f"--select {' '.join(widened)}")
-        select = widened
     if select:
         extra += ["--select", *select]
-    extra += plan.dbt_args()
-    if plan.unchanged:
-        log.info(f"org rules and dbt code as at the last build: leaving out {', '.join(plan.unchanged)}")
+    if full_refresh:
+        extra.append("--full-refresh")
     if not unit_tests:
         extra += ["--exclude-resource-type", "unit_test"]
-    with test_scope_env(plan.test_scope):
-        result = dbt_invoke("build", target, extra)
+    result = dbt_invoke("build", target, extra)
     counts = {"models": 0, "tests_passed": 0, "tests_warned": 0, "tests_failed": 0, "errors": 0}
     for r in getattr(result.result, "results", None) or []:
         kind = r.node.resource_type
@@ -383,10 +209,6 @@ def dbt_build(target: str, select: list[str] | None = None, full_refresh: bool =
     if result.exception is not None:
         raise RuntimeError(f"dbt build could not run: {result.exception}")
     counts["success"] = int(bool(result.success))
-    counts["test_scope"] = plan.test_scope
-    counts["left_out"] = bool(plan.unchanged)
-    if result.success and plan.fingerprints:
-        record_build_state(target, plan.fingerprints)
     return counts
 
 

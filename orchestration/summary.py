@@ -39,7 +39,7 @@ HEADLINES: dict[str, list[tuple[str, str, str]]] = {
     ],
     "median flow time (days)": [
         ("marts", "flow_metrics_by_value_stream",
-         "select value_stream, flow_time_p50_hours / 24.0 from marts.flow_metrics_by_value_stream "
+         "select value_stream, flow_time_p50_days from marts.flow_metrics_by_value_stream "
          "where grain = 'month' and period_start = {start_date}"),
     ],
     "deployments": [
@@ -84,11 +84,6 @@ def render(report: Any, target: str) -> str:
         lines.append(
             f"dbt: {d.get('models', 0)} models built, {d.get('tests_passed', 0)} tests passed, "
             f"{d.get('tests_warned', 0)} warned, {d.get('tests_failed', 0)} failed"
-            + (" (big models and Jira staging: rows of items updated or loaded in the last 7 days;"
-               " --all-tests for every row)"
-               if d.get("test_scope") == "changed" else "")
-            + ("; the staging views of the unchanged org rules, their tests and the rule checks left out"
-               if d.get("left_out") else "")
         )
         start, end = last_complete_month()
         lines.append(f"Last complete month ({start:%B %Y}), per value stream:")

@@ -37,9 +37,7 @@ def test_definitions_load_as_one_graph(definitions):
     checks = list(graph.asset_check_keys)
     assert any(c.asset_key == stg for c in checks), "dbt tests surface as asset checks"
     assert definitions.resolve_job_def("flowmart_daily") is not None
-    assert definitions.get_schedule_def("flowmart_daily_schedule").cron_schedule == "0 5 * * 1-6"
-    weekly = definitions.get_schedule_def("flowmart_weekly_all_tests_schedule")
-    assert weekly.cron_schedule == "0 5 * * 0" and weekly.tags == {"flowmart/test_scope": "all"}
+    assert definitions.get_schedule_def("flowmart_daily_schedule").cron_schedule == "0 5 * * *"
 
 
 @pytest.mark.slow

@@ -4,8 +4,7 @@
     A raw table that exists but lacks a declared column (landed by an older version of the loaders, such
     as the Jira tables before the loader stamped rows with `loaded_at`) gets the column, empty; dlt
     compares with the table's real columns, so its next load fills it without adding it again.
-    A source table without declared columns is left alone. One catalogue query finds what exists.
-    On PostgreSQL the tables then get the indexes their source names (flowmart_index_source). -#}
+    A source table without declared columns is left alone. One catalogue query finds what exists. -#}
 {% macro flowmart_create_missing_sources() %}
     {% if execute %}
         {% set sources = graph.sources.values() | list %}
@@ -44,7 +43,6 @@
                                         ~ ' ' ~ column.data_type) %}
                     {% endfor %}
                 {% endif %}
-                {% do flowmart_index_source(node, relation) %}
             {% endif %}
         {% endfor %}
     {% endif %}

@@ -54,42 +54,8 @@
     where spine_offsets.day_offset <= {{ dbt.datediff(bounds ~ '.spine_start', bounds ~ '.spine_end', 'day') }}
 {%- endmacro %}
 
-{#- The scope name of a work item's row for scope kind `scope_kind` (an expression): its team for a team
-    scope, its value stream for a value-stream scope. -#}
-{% macro flowmart_scope_name(scope_kind, item) -%}
-    case when {{ scope_kind }} = 'team' then {{ item }}.team else {{ item }}.value_stream end
-{%- endmacro %}
-
-{#- Join condition: the relations (aliases) `left` and `right` are about the same scope (kind and name),
-    grain and period. -#}
-{% macro flowmart_same_scope_period(left, right) -%}
-    {{ left }}.scope_kind = {{ right }}.scope_kind
-        and {{ left }}.scope_name = {{ right }}.scope_name
-        and {{ left }}.grain = {{ right }}.grain
-        and {{ left }}.period_start = {{ right }}.period_start
-{%- endmacro %}
-
-{#- int_flow_metrics_aggregated: the work items where `flag` holds, once per scope (their team, their value
-    stream) and grain, in the period of `day` (a date expression), with `columns`; in an incremental run only
-    from the earliest period to write (most often the current quarter), as no period to write starts before
-    it. Reads the model's CTEs work_items, scope_kinds, grains and keys_to_write. -#}
-{% macro flowmart_items_by_scope_and_period(flag, day, columns) -%}
-    select
-        scope_kinds.scope_kind,
-        {{ flowmart_scope_name('scope_kinds.scope_kind', 'work_items') }} as scope_name,
-        grains.grain,
-        {{ flowmart_period_start('grains.grain', day) }} as period_start,
-        {%- for column in columns %}
-        work_items.{{ column }}{{ ',' if not loop.last }}
-        {%- endfor %}
-
-    from work_items
-    cross join scope_kinds
-    cross join grains
-
-    where
-        work_items.{{ flag }}
-        {% if is_incremental() -%}
-        and {{ day }} >= (select min(period_start) from keys_to_write)
-        {%- endif %}
+{#- The work items the flow metrics are computed over: tracker work items and incidents. Epics and
+    initiatives are containers (their flow is the flow of their children) and are left out. -#}
+{% macro flowmart_flow_item_roles() -%}
+    ('work_item', 'incident')
 {%- endmacro %}

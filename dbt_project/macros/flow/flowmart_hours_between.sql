@@ -11,3 +11,8 @@
 {% macro duckdb__flowmart_hours_between(a, b) -%}
     ((epoch({{ b }}) - epoch({{ a }})) / 3600.0)
 {%- endmacro %}
+
+{#- Days (fractional) from instant `a` to instant `b`: the flow layer's one unit of duration. -#}
+{% macro flowmart_days_between(a, b) -%}
+    ({{ flowmart_hours_between(a, b) }} / 24.0)
+{%- endmacro %}

@@ -1,11 +1,11 @@
 -- Every completed item belongs to exactly one team and value stream: one row per item in
 -- completed_work_items, with a team of the org config and that team's value stream, and every completed
--- item of a known team of the measured work items is there. Daily runs check the changed items.
+-- item of a known team of the measured work items is there.
 with
 
 completed as (
 
-    select * from {{ flowmart_changed_rows(ref('completed_work_items'), 'last_updated_at') }} as completed_items
+    select * from {{ ref('completed_work_items') }} as completed_items
 
 ),
 
@@ -38,7 +38,7 @@ wrong_owner as (
 missing as (
 
     select work_items.issue_id, 'completed but missing' as problem
-    from {{ flowmart_changed_rows(ref('int_work_items_measured'), 'item_updated_at') }} as work_items
+    from {{ ref('int_work_items_measured') }} as work_items
     inner join teams
         on work_items.team = teams.team
     left join completed

@@ -1,11 +1,11 @@
 -- Flow time = active time + wait time for every completed item, and both agree with the status history:
 -- the status periods between work start and work end add up to the flow time, the active ones to the
--- active time (tolerance 0.001 h for floating-point sums). Daily runs check the changed items (flowmart_test_scope).
+-- active time (tolerance 0.0001 days for floating-point sums).
 with
 
 completed as (
 
-    select * from {{ flowmart_changed_rows(ref('completed_work_items'), 'last_updated_at') }} as completed_items
+    select * from {{ ref('completed_work_items') }} as completed_items
 
 ),
 
@@ -13,9 +13,9 @@ periods_in_flow as (
 
     select
         completed.issue_id,
-        sum(status_periods.duration_hours) as period_hours,
-        sum(case when status_periods.flow_state = 'active' then status_periods.duration_hours else 0 end)
-            as active_period_hours
+        sum(status_periods.duration_days) as period_days,
+        sum(case when status_periods.flow_state = 'active' then status_periods.duration_days else 0 end)
+            as active_period_days
 
     from completed
     inner join {{ ref('int_status_periods_classified') }} as status_periods
@@ -29,17 +29,17 @@ periods_in_flow as (
 
 select
     completed.issue_id,
-    completed.flow_time_hours,
-    completed.active_time_hours,
-    completed.wait_time_hours,
-    periods_in_flow.period_hours,
-    periods_in_flow.active_period_hours
+    completed.flow_time_days,
+    completed.active_time_days,
+    completed.wait_time_days,
+    periods_in_flow.period_days,
+    periods_in_flow.active_period_days
 
 from completed
 left join periods_in_flow
     on completed.issue_id = periods_in_flow.issue_id
 
 where
-    abs(completed.flow_time_hours - (completed.active_time_hours + completed.wait_time_hours)) > 0.001
-    or abs(completed.flow_time_hours - coalesce(periods_in_flow.period_hours, 0)) > 0.001
-    or abs(completed.active_time_hours - coalesce(periods_in_flow.active_period_hours, 0)) > 0.001
+    abs(completed.flow_time_days - (completed.active_time_days + completed.wait_time_days)) > 0.0001
+    or abs(completed.flow_time_days - coalesce(periods_in_flow.period_days, 0)) > 0.0001
+    or abs(completed.active_time_days - coalesce(periods_in_flow.active_period_days, 0)) > 0.0001

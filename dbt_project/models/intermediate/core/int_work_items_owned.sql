@@ -1,57 +1,22 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='issue_id',
-        indexes=flowmart_postgres_indexes([['issue_id'], ['updated_at']]),
-        on_schema_change='fail',
-        meta={'flowmart_changed_columns': ['updated_at']},
-        post_hook=["{{ flowmart_delete_issues_no_longer_live(this) }}"],
-    )
-}}
-
 -- Every live (not deleted) issue with its role, flow item type, team and value stream.
 -- Team: the first ownership rule (lowest rule_order) whose criteria all match; null when none does.
 -- Flow item type: a label rule wins over an issue-type rule, which wins over the default; epics and
 -- initiatives have none.
--- Incremental: a run recomputes the issues updated since the last one (a label, component, type or team
--- field change updates the issue); the post-hook drops the issues deleted since. A change of the org
--- config's rules needs a full refresh, which `flowmart run` and the Dagster job do by themselves.
-{%- if is_incremental() %}
-    {%- set watermark = flowmart_last_run_watermark(this, 'updated_at') %}
-    {%- set load_bound = flowmart_oldest_load_of_issues_updated_after(watermark) %}
-{%- endif %}
-
 with
 
 issues as (
     select * from {{ ref('stg_jira__issues') }}
-    where
-        not is_deleted
-        {% if is_incremental() -%}
-        and updated_at > {{ watermark }}
-        and {{ flowmart_loaded_since('loaded_at', load_bound) }}
-        {%- endif %}
+    where not is_deleted
 ),
 
--- the labels and components of those issues only (an incremental run reads a few thousand issues, and
--- only the latest loads of labels and components: they are loaded with their issue)
 labels as (
     select * from {{ ref('stg_jira__issue_labels') }}
-    where
-        issue_id in (select issue_id from issues)
-        {% if is_incremental() -%}
-        and {{ flowmart_loaded_since('loaded_at', load_bound) }}
-        {%- endif %}
+    where issue_id in (select issue_id from issues)
 ),
 
 components as (
     select * from {{ ref('stg_jira__issue_components') }}
-    where
-        issue_id in (select issue_id from issues)
-        {% if is_incremental() -%}
-        and {{ flowmart_loaded_since('loaded_at', load_bound) }}
-        {%- endif %}
+    where issue_id in (select issue_id from issues)
 ),
 
 rules as (

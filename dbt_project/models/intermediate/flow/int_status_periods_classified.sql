@@ -1,28 +1,10 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='issue_id',
-        indexes=flowmart_postgres_indexes([['issue_id'], ['item_updated_at']]),
-        on_schema_change='fail',
-        meta={'flowmart_changed_columns': ['item_updated_at']},
-        post_hook=["{{ flowmart_delete_issues_out_of_scope(this) }}"],
-    )
-}}
-
-{%- if is_incremental() %}
-    {%- set watermark = flowmart_last_run_watermark(this) %}
-    {%- set load_bound = flowmart_oldest_load_of_issues_updated_after(watermark) %}
-{%- endif %}
-
+-- Every interval between two status transitions of a work item, from its creation to now, with its flow
+-- state (see the model's description).
 with
 
 issues as (
 
     select * from {{ ref('stg_jira__issues') }}
-    {% if is_incremental() -%}
-    where {{ flowmart_loaded_since('loaded_at', load_bound) }}
-    {%- endif %}
 
 ),
 
@@ -65,8 +47,7 @@ statuses as (
 
 ),
 
--- the work items to (re)compute: all of them, or in an incremental run those updated since the last one
--- (the owned items carry the issue's last update)
+-- the work items the flow is measured on (epics and initiatives are containers)
 work_items as (
 
     select
@@ -74,18 +55,13 @@ work_items as (
         owned_items.project_key,
         owned_items.created_at,
         owned_items.status as current_status_name,
-        issues.status_id as current_status_id,
-        owned_items.updated_at as item_updated_at
+        issues.status_id as current_status_id
 
     from owned_items
     inner join issues
         on owned_items.issue_id = issues.issue_id
 
-    where
-        owned_items.item_role in {{ flowmart_flow_item_roles() }}
-        {% if is_incremental() -%}
-        and owned_items.updated_at > {{ watermark }}
-        {%- endif %}
+    where owned_items.item_role in {{ flowmart_flow_item_roles() }}
 
 ),
 
@@ -108,11 +84,7 @@ status_changes as (
     inner join work_items
         on changelog_items.issue_id = work_items.issue_id
 
-    where
-        changelog_items.field = 'status'
-        {% if is_incremental() -%}
-        and {{ flowmart_loaded_since('changelog_items.loaded_at', load_bound) }}
-        {%- endif %}
+    where changelog_items.field = 'status'
 
 ),
 
@@ -192,9 +164,8 @@ classified as (
         bounded_periods.started_at,
         bounded_periods.ended_at,
         bounded_periods.ended_at is null as is_current_period,
-        {{ flowmart_hours_between('bounded_periods.started_at', 'bounded_periods.ended_at') }} as duration_hours,
-        work_items.project_key,
-        work_items.item_updated_at
+        {{ flowmart_days_between('bounded_periods.started_at', 'bounded_periods.ended_at') }} as duration_days,
+        work_items.project_key
 
     from bounded_periods
     inner join work_items
@@ -222,8 +193,7 @@ select
     started_at,
     ended_at,
     is_current_period,
-    duration_hours,
-    project_key,
-    item_updated_at
+    duration_days,
+    project_key
 
 from classified

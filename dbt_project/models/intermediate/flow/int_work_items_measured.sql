@@ -1,21 +1,5 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='issue_id',
-        indexes=flowmart_postgres_indexes([['issue_id'], ['item_updated_at']]),
-        on_schema_change='fail',
-        meta={'flowmart_changed_columns': ['item_updated_at']},
-        post_hook=["{{ flowmart_delete_items_removed_in_this_run(this) }}"],
-    )
-}}
-
-{#- after the record of the stored rows it supersedes (a dependency, no SQL) -#}
-{%- do ref('int_work_items_superseded') %}
-{%- if is_incremental() %}
-    {%- set watermark = flowmart_last_run_watermark(this) %}
-{%- endif %}
-
+-- One row per work item with its flow figures from the complete status history (see the model's
+-- description and the docs blocks of the flow metrics, models/flow_metrics.md).
 with
 
 owned_items as (
@@ -24,26 +8,18 @@ owned_items as (
 
 ),
 
+-- resolutions that cancel an item, matched without case (as status names are)
 canceled_resolutions as (
 
-    select distinct resolution from {{ ref('stg_org__canceled_resolutions') }}
+    select distinct lower(resolution) as resolution_key from {{ ref('stg_org__canceled_resolutions') }}
 
 ),
 
--- the work items to (re)compute; the owned items carry the issue's last update (updated_at)
+-- the work items the flow is measured on (epics and initiatives are containers)
 work_items as (
 
-    select
-        owned_items.*,
-        owned_items.updated_at as item_updated_at
-
-    from owned_items
-
-    where
-        owned_items.item_role in {{ flowmart_flow_item_roles() }}
-        {% if is_incremental() -%}
-        and owned_items.updated_at > {{ watermark }}
-        {%- endif %}
+    select * from owned_items
+    where item_role in {{ flowmart_flow_item_roles() }}
 
 ),
 
@@ -59,10 +35,6 @@ status_periods as (
     from {{ ref('int_status_periods_classified') }} as status_periods
     inner join work_items
         on status_periods.issue_id = work_items.issue_id
-    {% if is_incremental() -%}
-    -- the periods of a changed item carry its last update (a constant filter, read before the join)
-    where status_periods.item_updated_at > {{ watermark }}
-    {%- endif %}
 
 ),
 
@@ -104,7 +76,7 @@ active_times as (
 
     select
         status_periods.issue_id,
-        sum(status_periods.duration_hours) as active_time_hours
+        sum(status_periods.duration_days) as active_days
 
     from status_periods
     inner join work_ends
@@ -132,7 +104,6 @@ classified as (
         work_items.value_stream,
         work_items.resolution,
         work_items.created_at,
-        work_items.item_updated_at,
         current_period.status_name as current_status_name,
         current_period.flow_state as current_flow_state,
         current_period.started_at as current_status_since,
@@ -140,11 +111,11 @@ classified as (
         work_ends.reopen_count,
         work_ends.work_started_at,
         work_ends.work_ended_at,
-        coalesce(active_times.active_time_hours, 0) as active_time_hours_to_end,
+        coalesce(active_times.active_days, 0) as active_days_to_end,
         work_ends.work_ended_at is not null
         and (
             current_period.flow_state = 'canceled'
-            or canceled_resolutions.resolution is not null
+            or canceled_resolutions.resolution_key is not null
         ) as is_canceled
 
     from work_items
@@ -156,7 +127,7 @@ classified as (
     left join active_times
         on work_items.issue_id = active_times.issue_id
     left join canceled_resolutions
-        on work_items.resolution = canceled_resolutions.resolution
+        on lower(work_items.resolution) = canceled_resolutions.resolution_key
 
 ),
 
@@ -166,10 +137,15 @@ measured as (
         classified.*,
         work_ended_at is not null and not is_canceled as is_completed,
         work_started_at is not null and work_ended_at is null as is_in_progress,
-        case when work_ended_at is not null and not is_canceled then
-            case when work_started_at is null then 0.0
-                else {{ flowmart_hours_between('work_started_at', 'work_ended_at') }} end
-        end as flow_time_hours
+        -- flow time is known for completed items that were started; an item done without ever being
+        -- started has none (it counts in velocity, as completed_without_start)
+        case when work_ended_at is not null and not is_canceled and work_started_at is not null then
+            {{ flowmart_days_between('work_started_at', 'work_ended_at') }}
+        end as flow_time_days,
+        -- active time never exceeds flow time (guards against rounding of summed period durations)
+        case when work_ended_at is not null and not is_canceled and work_started_at is not null then
+            least(active_days_to_end, {{ flowmart_days_between('work_started_at', 'work_ended_at') }})
+        end as active_time_days
 
     from classified
 
@@ -186,7 +162,6 @@ select
     value_stream,
     resolution,
     created_at,
-    item_updated_at,
     current_status_name,
     current_flow_state,
     current_status_since,
@@ -198,21 +173,19 @@ select
     case when is_canceled then work_ended_at end as canceled_at,
     work_started_at is not null as is_started,
     is_completed,
+    is_completed and work_started_at is null as is_completed_without_start,
     is_canceled,
     is_in_progress,
-    flow_time_hours,
-    -- active time never exceeds flow time (guards against rounding of summed period durations)
-    case when is_completed then
-        case when active_time_hours_to_end > flow_time_hours then flow_time_hours else active_time_hours_to_end end
-    end as active_time_hours,
-    case when is_completed then
-        case when active_time_hours_to_end > flow_time_hours then 0.0
-            else flow_time_hours - active_time_hours_to_end end
-    end as wait_time_hours,
+    flow_time_days,
+    active_time_days,
+    flow_time_days - active_time_days as wait_time_days,
+    -- the one definition of flow efficiency: active time ÷ flow time; a period's is the flow-time-weighted
+    -- mean of its items', which is Σ active ÷ Σ flow (int_flow_completions_by_period)
+    100.0 * active_time_days / nullif(flow_time_days, 0) as flow_efficiency_pct,
     case when is_completed then
         case when work_ended_at < created_at then 0.0
-            else {{ flowmart_hours_between('created_at', 'work_ended_at') }} end
-    end as lead_time_hours,
+            else {{ flowmart_days_between('created_at', 'work_ended_at') }} end
+    end as lead_time_days,
     -- in the daily WIP snapshot (taken at the end of each UTC day) from the day work started up to the
     -- day before work ended; open items have no last day
     cast(work_started_at as date) as wip_first_day,

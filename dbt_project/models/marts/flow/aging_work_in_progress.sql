@@ -21,9 +21,8 @@ in_progress as (
         work_items.*,
         teams.value_stream as team_value_stream,
         -- never negative, should the data be newer than a pinned reporting clock
-        greatest({{ flowmart_hours_between('work_items.work_started_at', flowmart_now()) }} / 24.0, 0.0)
-            as age_days,
-        greatest({{ flowmart_hours_between('work_items.current_status_since', flowmart_now()) }} / 24.0, 0.0)
+        greatest({{ flowmart_days_between('work_items.work_started_at', flowmart_now()) }}, 0.0) as age_days,
+        greatest({{ flowmart_days_between('work_items.current_status_since', flowmart_now()) }}, 0.0)
             as days_in_current_status
 
     from work_items
@@ -38,7 +37,7 @@ team_flow_times as (
 
     select
         team,
-        {{ flowmart_percentile('flow_time_hours', 0.85) }} / 24.0 as flow_time_p85_days
+        {{ flowmart_percentile('flow_time_days', 0.85) }} as flow_time_p85_days
 
     from work_items
 

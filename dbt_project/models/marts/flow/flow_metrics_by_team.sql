@@ -1,25 +1,5 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['team', 'grain', 'period_start'],
-        on_schema_change='fail',
-        post_hook=["{{ flowmart_delete_keys_not_in(this, ['team', 'grain', 'period_start'],
-                    ref('int_flow_metrics_aggregated'), \"scope_kind = 'team'\") }}"],
-    )
-}}
-
-{#- Flow Framework metrics per team and week / month / quarter: one row for every team and period
-    from the first item's creation to now, including periods without completions. -#}
-with
-
-metrics as (
-
-    select * from {{ ref('int_flow_metrics_aggregated') }}
-    where scope_kind = 'team'
-
-)
-
+{#- The Flow Framework per team and week / month / quarter (int_flow_metrics_aggregated): one row for every
+    team and period from the first item's creation to now, including periods without completions. -#}
 select
     value_stream,
     team,
@@ -33,8 +13,9 @@ select
     items_completed_defect,
     items_completed_debt,
     items_completed_risk,
-    flow_time_p50_hours,
-    flow_time_p85_hours,
+    items_completed_without_start,
+    flow_time_p50_days,
+    flow_time_p85_days,
     flow_efficiency_pct,
     flow_load_avg,
     flow_load_avg_feature,
@@ -55,7 +36,7 @@ select
     in_progress_share_debt_pct,
     in_progress_share_risk_pct,
     items_canceled,
-    lead_time_p50_hours
+    lead_time_p50_days
 
-from metrics
-{{ flowmart_rows_not_stored_yet() }}
+from {{ ref('int_flow_metrics_aggregated') }}
+where scope_kind = 'team'

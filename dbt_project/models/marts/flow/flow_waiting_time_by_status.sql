@@ -1,73 +1,31 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['team', 'grain', 'period_start'],
-        indexes=flowmart_postgres_indexes([['team', 'grain', 'period_start'], ['last_item_updated_at']]),
-        on_schema_change='fail',
-        meta={'flowmart_superseded_watermark': 'last_item_updated_at'},
-        pre_hook=["{{ flowmart_delete_team_periods_to_rewrite(this) }}"],
-    )
-}}
-
-{#- Where work waits (the bottleneck view): per team, period (week / month / quarter) and status, the time
-    the items completed in the period spent in that status while it counted as waiting — between work
-    start and work end, in any state but active (waiting statuses, and also backlog or done when the
-    item went back or was reopened). Rolled up from int_flow_waits_daily (incremental), so a run reads
-    day rows instead of joining every completed item with its status periods.
-
-    Incremental: a run rewrites the team periods whose days changed (flowmart_team_periods_to_rewrite):
-    those holding a day whose completed items were updated since the last run, and those holding a day an
-    item left (int_work_items_superseded: reopened, canceled, deleted, moved), new periods among them. A
-    pre-hook deletes their stored rows first, so a period whose items no longer waited anywhere, or that has
-    no completed item left, loses its rows too. -#}
-{#- the superseded states, read in incremental runs (a dependency, no SQL here) -#}
-{%- do ref('int_work_items_superseded') %}
+{#- Where work waits (the bottleneck view): per team, period (week / month / quarter) and status, the time the
+    items the team completed in the period spent in that status while it counted as waiting — between work
+    start and work end, in any state but active (waiting statuses, and also backlog or done when the item
+    went back or was reopened). -#}
 with
 
-daily as (
+completed as (
 
-    select * from {{ ref('int_flow_waits_daily') }}
-
-),
-
-grains as (
-
-    {{ flowmart_grains() }}
+    select * from {{ ref('completed_work_items') }}
+    where is_started
 
 ),
 
-{% if is_incremental() -%}
-rewritten as (
+status_periods as (
 
-    {{ flowmart_team_periods_to_rewrite(this) }}
+    select * from {{ ref('int_status_periods_classified') }}
 
 ),
 
-{% endif -%}
--- the day rows by period: a null status_name holds the day's totals, the others the waits per status
-daily_by_grain as (
+completed_by_period as (
 
     select
-        daily.*,
+        completed.*,
         grains.grain,
-        {{ flowmart_period_start('grains.grain', 'daily.completed_date') }} as period_start
+        {{ flowmart_period_start('grains.grain', 'completed.completed_date') }} as period_start
 
-    from daily
-    cross join grains
-
-),
-
-daily_rows as (
-
-    select daily_by_grain.*
-    from daily_by_grain
-    {% if is_incremental() -%}
-    inner join rewritten
-        on daily_by_grain.team = rewritten.team
-        and daily_by_grain.grain = rewritten.grain
-        and daily_by_grain.period_start = rewritten.period_start
-    {%- endif %}
+    from completed
+    cross join ({{ flowmart_grains() }}) as grains
 
 ),
 
@@ -77,67 +35,63 @@ team_totals as (
         team,
         grain,
         period_start,
-        sum(items_completed) as items_completed,
-        sum(flow_time_hours) as flow_time_hours,
-        sum(wait_hours) as wait_time_hours,
-        max(completions_updated_through) as last_item_updated_at
+        count(*) as items_completed,
+        sum(flow_time_days) as flow_time_days,
+        sum(wait_time_days) as wait_time_days
 
-    from daily_rows
-    where status_name is null
-
+    from completed_by_period
     group by 1, 2, 3
-
-),
-
-daily_waits_by_grain as (
-
-    select team, value_stream, completed_date, status_name, flow_state, items_waited, wait_hours, grain,
-        period_start
-    from daily_rows
-    where status_name is not null
 
 ),
 
 by_status as (
 
     select
-        daily_waits.team,
-        daily_waits.value_stream,
-        daily_waits.grain,
-        daily_waits.period_start,
-        daily_waits.status_name,
-        min(daily_waits.flow_state) as flow_state,
-        sum(daily_waits.items_waited) as items_waited,
-        sum(daily_waits.wait_hours) as wait_hours
+        completed_by_period.team,
+        min(completed_by_period.value_stream) as value_stream,
+        completed_by_period.grain,
+        completed_by_period.period_start,
+        status_periods.status_name,
+        -- the state the status is mapped to: waiting, or backlog/done when the item went back or reopened
+        min(status_periods.flow_state) as flow_state,
+        count(distinct completed_by_period.issue_id) as items_waited,
+        sum(status_periods.duration_days) as wait_days
 
-    from daily_waits_by_grain as daily_waits
+    from completed_by_period
+    inner join status_periods
+        on completed_by_period.issue_id = status_periods.issue_id
 
-    group by 1, 2, 3, 4, 5
+    where
+        status_periods.flow_state <> 'active'
+        and status_periods.started_at >= completed_by_period.work_started_at
+        and status_periods.started_at < completed_by_period.completed_at
+
+    group by 1, 3, 4, 5
 
 )
 
--- string columns cast to the contract's type: PostgreSQL gives text, and an incremental run compares types
 select
     cast(by_status.team as varchar) as team,
     cast(by_status.value_stream as varchar) as value_stream,
     cast(by_status.grain as varchar) as grain,
     by_status.period_start,
     {{ flowmart_period_end('by_status.grain', 'by_status.period_start') }} as period_end,
+    {{ flowmart_period_end('by_status.grain', 'by_status.period_start') }} < cast({{ flowmart_now() }} as date)
+        as is_period_complete,
     cast(by_status.status_name as varchar) as status_name,
     cast(by_status.flow_state as varchar) as flow_state,
     cast(by_status.items_waited as integer) as items_waited,
     cast(team_totals.items_completed as integer) as items_completed,
-    cast(by_status.wait_hours as double precision) as wait_hours,
-    cast(by_status.wait_hours / by_status.items_waited as double precision) as wait_hours_per_item_waited,
-    cast(100.0 * by_status.wait_hours / nullif(team_totals.flow_time_hours, 0) as double precision)
+    cast(by_status.wait_days as double precision) as wait_days,
+    cast(by_status.wait_days / by_status.items_waited as double precision) as wait_days_per_item_waited,
+    cast(100.0 * by_status.wait_days / nullif(team_totals.flow_time_days, 0) as double precision)
         as share_of_flow_time_pct,
-    cast(100.0 * by_status.wait_hours / nullif(team_totals.wait_time_hours, 0) as double precision)
+    cast(100.0 * by_status.wait_days / nullif(team_totals.wait_time_days, 0) as double precision)
         as share_of_wait_time_pct,
     cast(row_number() over (
         partition by by_status.team, by_status.grain, by_status.period_start
-        order by by_status.wait_hours desc, by_status.status_name
-    ) as integer) as wait_rank,
-    team_totals.last_item_updated_at
+        order by by_status.wait_days desc, by_status.status_name
+    ) as integer) as wait_rank
 
 from by_status
 inner join team_totals

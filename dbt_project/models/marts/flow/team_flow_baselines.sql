@@ -1,24 +1,13 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['team', 'metric', 'month_start'],
-        on_schema_change='fail',
-        post_hook=["{{ flowmart_delete_keys_not_in(this, ['team', 'month_start'], ref('int_flow_metrics_aggregated'),
-                    \"scope_kind = 'team' and grain = 'month'\", ['team', 'period_start']) }}"],
-    )
-}}
-
 {#- Each team's monthly flow metrics beside the team's own trailing baseline: the median of the metric over
     the 3 previous months (months where it is defined), with the change and a direction that knows which
     way is good. Within ±`flow_baseline_stable_pct` (default 10) percent of the baseline is 'stable'. -#}
 {%- set metrics = [
     ('flow_velocity', 'items_completed', true),
-    ('flow_time_p50_hours', 'flow_time_p50_hours', false),
-    ('flow_time_p85_hours', 'flow_time_p85_hours', false),
+    ('flow_time_p50_days', 'flow_time_p50_days', false),
+    ('flow_time_p85_days', 'flow_time_p85_days', false),
     ('flow_efficiency_pct', 'flow_efficiency_pct', true),
     ('flow_load_avg', 'flow_load_avg', false),
-    ('lead_time_p50_hours', 'lead_time_p50_hours', false),
+    ('lead_time_p50_days', 'lead_time_p50_days', false),
     ('items_canceled', 'items_canceled', false),
     ('defect_share_pct', 'completed_share_defect_pct', false),
 ] -%}
@@ -116,4 +105,3 @@ select
     end as varchar) as direction
 
 from compared
-{{ flowmart_rows_not_stored_yet() }}
