@@ -9,7 +9,7 @@
 -- at or before this one's, the point being the merge of the pull request whose merge commit is deployed,
 -- else the deployment's start. The points of earlier deployments carry forward (a later deployment of an
 -- older commit ships nothing new).
-with recursive
+with
 
 deployments as (
     select * from {{ ref('int_deployments_unified') }}
@@ -74,34 +74,39 @@ parent_links as (
     where parent_count >= 3
 ),
 
-ancestors (deployment_id, repository, sha) as (
-    select deployment_id, repository, sha
-    from tag_deployments
-    union
-    select ancestors.deployment_id, ancestors.repository, parent_links.parent_sha
-    from ancestors
-    inner join parent_links
-        on parent_links.repository = ancestors.repository
-        and parent_links.sha = ancestors.sha
-),
-
+-- every commit reachable from each deploy tag, and those not reachable from the repository's previous one
+-- (the recursion sits in a subquery: dbt's unit tests put their fixtures into the model's first `with`)
 tag_ranges as (
-    select
-        tag_deployments.deployment_id,
-        tag_deployments.service,
-        ancestors.sha,
-        commits.authored_at,
-        commits.is_merge as is_merge_commit
-    from tag_deployments
-    inner join ancestors on ancestors.deployment_id = tag_deployments.deployment_id
-    inner join commits
-        on commits.repository = ancestors.repository
-        and commits.sha = ancestors.sha
-    where not exists (
-        select 1 from ancestors as shipped_before
-        where shipped_before.deployment_id = tag_deployments.previous_deployment_id
-            and shipped_before.sha = ancestors.sha
-    )
+    select deployment_id, service, sha, authored_at, is_merge_commit
+    from (
+        with recursive ancestors (deployment_id, repository, sha) as (
+            select deployment_id, repository, sha
+            from tag_deployments
+            union
+            select ancestors.deployment_id, ancestors.repository, parent_links.parent_sha
+            from ancestors
+            inner join parent_links
+                on parent_links.repository = ancestors.repository
+                and parent_links.sha = ancestors.sha
+        )
+
+        select
+            tag_deployments.deployment_id,
+            tag_deployments.service,
+            ancestors.sha,
+            commits.authored_at,
+            commits.is_merge as is_merge_commit
+        from tag_deployments
+        inner join ancestors on ancestors.deployment_id = tag_deployments.deployment_id
+        inner join commits
+            on commits.repository = ancestors.repository
+            and commits.sha = ancestors.sha
+        where not exists (
+            select 1 from ancestors as shipped_before
+            where shipped_before.deployment_id = tag_deployments.previous_deployment_id
+                and shipped_before.sha = ancestors.sha
+        )
+    ) as ranges
 ),
 
 ---------- deployments that name one commit: ranges of pull-request merges
