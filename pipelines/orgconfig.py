@@ -369,6 +369,7 @@ def org_config_rows(config: OrgConfig, pseudonymise) -> dict[str, list[dict[str,
             )
             for name in names
         ],
+        "incident_labels": [{"label": label} for label in config.jira.incident_labels],
         "canceled_resolutions": [{"resolution": r} for r in config.jira.canceled_resolutions],
         "objectives": [
             {k: v for k, v in o.model_dump().items() if k != "key_results"} for o in config.okrs

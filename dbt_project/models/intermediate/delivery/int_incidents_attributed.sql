@@ -1,5 +1,5 @@
--- One row per production incident, from the tracker (work items whose issue type has the role 'incident' in
--- the org config) and from delivery-events files, attributed to the deployment that caused it: the explicit
+-- One row per production incident, from the tracker (issues whose type has the role 'incident' in the org
+-- config, and work items with a configured incident label) and from delivery-events files, attributed to the deployment that caused it: the explicit
 -- link of the file (`caused_by_deployment`, the id of any record of the deployment), else the latest counted
 -- deployment (successful, production, not a rollback) of the same service that finished at or before the
 -- incident started; none when the service had no deployment before it.
@@ -7,9 +7,27 @@
 -- else the only service its team owns.
 with
 
+issue_labels as (
+    select * from {{ ref('stg_jira__issue_labels') }}
+),
+
+incident_labels as (
+    select * from {{ ref('stg_org__incident_labels') }}
+),
+
+labelled_incidents as (
+    select distinct issue_labels.issue_id
+    from issue_labels
+    inner join incident_labels on incident_labels.label = lower(issue_labels.label)
+),
+
 work_items as (
-    select * from {{ ref('int_work_items_owned') }}
-    where item_role = 'incident'
+    select owned.*
+    from {{ ref('int_work_items_owned') }} as owned
+    left join labelled_incidents on labelled_incidents.issue_id = owned.issue_id
+    where
+        owned.item_role = 'incident'
+        or (owned.item_role = 'work_item' and labelled_incidents.issue_id is not null)
 ),
 
 components as (
