@@ -110,21 +110,28 @@ tag_ranges as (
 ),
 
 ---------- deployments that name one commit: ranges of pull-request merges
+-- the merge instant of each deployed commit that is a pull request's merge commit (of the same service)
+deployed_merges as (
+    select
+        deployments.deployment_id,
+        max(pull_request_services.merged_at) as merged_at
+    from deployments
+    inner join pull_request_services
+        on pull_request_services.service = deployments.service
+        and pull_request_services.merge_commit_sha = deployments.sha
+    where deployments.source_system <> 'git_tag'
+    group by deployments.deployment_id
+),
+
 sha_deployments as (
     select
         deployments.deployment_id,
         deployments.service,
         deployments.finished_at,
-        coalesce(
-            (
-                select max(pull_request_services.merged_at) from pull_request_services
-                where pull_request_services.service = deployments.service
-                    and pull_request_services.merge_commit_sha = deployments.sha
-            ),
-            deployments.started_at
-        ) as point_at
+        coalesce(deployed_merges.merged_at, deployments.started_at) as point_at
     from deployments
-    where source_system <> 'git_tag'
+    left join deployed_merges on deployed_merges.deployment_id = deployments.deployment_id
+    where deployments.source_system <> 'git_tag'
 ),
 
 sha_deployment_points as (
