@@ -1,6 +1,7 @@
 """The delivery marts built by dbt on a real DuckDB warehouse: over the sample organisation (loaded over HTTP
-from its local APIs) the planted stories show, and over a local Git repository built in the test, deploy
-tags give deployments and change lead times end to end."""
+from its local APIs) the planted stories show; over a local Git repository built in the test, deploy tags
+give deployments and change lead times; a delivery-events file gives deployments, failures and incidents,
+end to end."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import duckdb
 import pytest
 from dbt.cli.main import dbtRunner
 
+from pipelines import delivery as delivery_loader
 from pipelines import git as git_loader
 from pipelines import github, jira, org
 from pipelines.orgconfig import load_org_config, parse_org_config
@@ -215,3 +217,61 @@ def test_deploy_tags_of_a_local_repository_give_deployments_and_lead_times(tmp_p
     # the spine runs to now: the later weeks exist, empty
     assert _query(warehouse, "select sum(deployments), count(*) > 10 from marts.delivery_metrics_by_service "
                              "where grain = 'week'") == [(2, True)]
+
+
+# --- the delivery-events path ----------------------------------------------------------------------
+
+EVENTS = """kind,id,service,environment,sha,status,started_at,finished_at,resolved_at,severity,caused_by_deployment
+incident,inc-0,checkout-api,,,,2024-03-03T10:00:00Z,,2024-03-03T11:00:00Z,SEV2,
+deployment,job-1a,checkout-api,production,abc1234,success,2024-03-04T10:00:00Z,2024-03-04T10:05:00Z,,,
+deployment,job-1b,checkout-api,production,abc1234,success,2024-03-04T10:06:00Z,2024-03-04T10:09:00Z,,,
+deployment,stg-1,checkout-api,staging,abc1234,success,2024-03-04T09:00:00Z,2024-03-04T09:05:00Z,,,
+incident,inc-1,checkout-api,,,,2024-03-04T12:00:00Z,,2024-03-04T14:00:00Z,SEV2,
+incident,inc-1b,checkout-api,,,,2024-03-04T13:00:00Z,,2024-03-04T13:30:00Z,SEV3,
+deployment,d2,checkout-api,production,def5678,rolled_back,2024-03-05T10:00:00Z,2024-03-05T10:10:00Z,,,
+incident,inc-2,checkout-api,,,,2024-03-05T09:00:00Z,,2024-03-05T10:30:00Z,SEV1,d2
+deployment,d3,checkout-api,production,0123abc,success,2024-03-05T11:00:00Z,2024-03-05T11:40:00Z,,,
+"""
+
+
+def test_a_delivery_events_file_gives_deployments_failures_and_incidents(tmp_path, warehouse):
+    """Two job records of one deployment count once; two incidents hit it (failed once); d2 rolled back, and an
+    incident names it (explicit link, though it started before d2 finished); d3 recovers d2; an incident before
+    any deployment is attributed to none; the staging deployment is out of every DORA figure."""
+    (tmp_path / "events.csv").write_text(EVENTS)
+    config = parse_org_config({
+        "value_streams": [{"name": "Payments"}],
+        "teams": [{"name": "checkout", "value_stream": "Payments"}],
+        "ownership": {"git": [{"repository": "acme/checkout", "team": "checkout", "service": "checkout-api"}]},
+        "delivery": {"files": ["events.csv"]},
+    })
+    org.load(config, tmp_path)
+    delivery_loader.load(config, tmp_path)
+    _build_delivery(tmp_path)
+
+    assert _query(warehouse, """
+        select deployment_id, team, deployment_status, record_count, is_counted, incident_count, is_failed,
+               recovered_at, recovery_hours
+        from marts.production_deployments order by finished_at""") == [
+        ("delivery_events:job-1a", "checkout", "success", 2, True, 2, True, datetime(2024, 3, 4, 14), 2.0),
+        # failed from its incident's start (09:00, before the deployment finished) to d3's finish
+        ("delivery_events:d2", "checkout", "rolled_back", 1, False, 1, True, datetime(2024, 3, 5, 11, 40),
+         pytest.approx(8 / 3)),
+        ("delivery_events:d3", "checkout", "success", 1, True, 0, False, None, None),
+    ]
+    assert _query(warehouse, """
+        select incident_id, deployment_id, attribution from marts.production_incidents order by started_at""") == [
+        ("delivery_events:inc-0", None, None),
+        ("delivery_events:inc-1", "delivery_events:job-1a", "latest_deployment_before"),
+        ("delivery_events:inc-1b", "delivery_events:job-1a", "latest_deployment_before"),
+        ("delivery_events:inc-2", "delivery_events:d2", "explicit_link"),
+    ]
+    week = _query(warehouse, """
+        select deployments, deployment_days, production_deployments, failed_deployments, change_fail_rate_pct,
+               change_fail_rate_band, recovery_time_p50_hours
+        from marts.delivery_metrics_by_team where team = 'checkout' and grain = 'week'
+        and period_start = date '2024-03-04'""")
+    assert len(week) == 1
+    deployments_n, days, production, failed, rate, band, recovery = week[0]
+    assert (deployments_n, days, production, failed, band) == (2, 2, 3, 2, "low")
+    assert rate == pytest.approx(200 / 3) and recovery == pytest.approx((2 + 8 / 3) / 2)
