@@ -42,15 +42,34 @@ HEADLINES: dict[str, list[tuple[str, str, str]]] = {
          "select value_stream, flow_time_p50_days from marts.flow_metrics_by_value_stream "
          "where grain = 'month' and period_start = {start_date}"),
     ],
-    "deployments": [
-        ("staging", "stg_github__deployments",
-         "select teams.value_stream, count(*) from staging.stg_github__deployments as d "
-         "inner join staging.stg_org__git_ownership_rules as o on o.repository = d.repository "
-         "inner join staging.stg_org__teams as teams on teams.team = o.team "
-         "where d.is_production and d.final_state = 'success' and d.final_state_at >= {start} "
-         "and d.final_state_at < {end} group by teams.value_stream"),
-    ],
 }
+
+# The delivery section: DORA figures per value stream for the month, read from the delivery mart only.
+DELIVERY_SQL = (
+    "select value_stream, deployments, deployment_days_per_week_p50, deployment_frequency_band, "
+    "change_lead_time_p50_hours, change_lead_time_p85_hours, change_lead_time_band, change_fail_rate_pct "
+    "from marts.delivery_metrics_by_value_stream where grain = 'month' and period_start = {start_date} "
+    "order by value_stream"
+)
+
+
+def delivery(wh: Warehouse, start: date) -> list[str]:
+    """One line per value stream: deployment frequency and change lead time of the month (the delivery mart)."""
+    if not wh.exists("marts", "delivery_metrics_by_value_stream"):
+        return []
+
+    def num(value: Any, unit: str = "") -> str:
+        return "n/a" if value is None else f"{float(value):.1f}{unit}"
+
+    lines = []
+    for stream, deployments, days, days_band, p50, p85, lead_band, fail_pct in wh.rows(
+            DELIVERY_SQL.format(start_date=f"cast('{start}' as date)")):
+        lines.append(
+            f"  {stream:<20} deployments {deployments}, deploy-days/week {num(days)} ({days_band or 'n/a'}), "
+            f"change lead time p50 {num(p50, ' h')} / p85 {num(p85, ' h')} ({lead_band or 'n/a'}), "
+            f"change fail rate {num(fail_pct, ' %')}"
+        )
+    return lines
 
 
 def headlines(wh: Warehouse, start: date, end: date) -> dict[str, dict[str, Any]]:
@@ -93,6 +112,10 @@ def render(report: Any, target: str) -> str:
                 shown = "n/a" if value is None else (f"{value:.1f}" if isinstance(value, float) else f"{value}")
                 parts.append(f"{metric} {shown}")
             lines.append(f"  {stream:<20} " + ", ".join(parts))
+        delivery_lines = delivery(wh, start)
+        if delivery_lines:
+            lines.append(f"Delivery ({start:%B %Y}), per value stream:")
+            lines += delivery_lines
     if report.timings:
         lines.append("Timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in report.timings.items()))
     return "\n".join(lines)

@@ -31,6 +31,7 @@ COLUMNS: dict[str, dict[str, Any]] = {
     "flow_item_type_rules": {"rule_kind": "text", "match_value": "text", "flow_item_type": "text",
                              "rule_order": "bigint"},
     "issue_type_roles": {"issue_type": "text", "role": "text"},
+    "incident_labels": {"label": "text"},
     "canceled_resolutions": {"resolution": "text"},
     "objectives": {"id": "text", "title": "text", "level": "text", "owner": "text", "parent_key_result": "text"},
     "key_results": {"key_result_id": "text", "objective_id": "text", "title": "text"},

@@ -186,7 +186,7 @@ class AiAssist(_Model):
 
 
 class DoraSettings(_Model):
-    band_set: Literal["2023"] = "2023"
+    band_set: Literal["2023", "2021"] = Field(default="2023", description="DORA report year of the band thresholds")
 
 
 class Outcomes(_Model):
@@ -369,6 +369,7 @@ def org_config_rows(config: OrgConfig, pseudonymise) -> dict[str, list[dict[str,
             )
             for name in names
         ],
+        "incident_labels": [{"label": label} for label in config.jira.incident_labels],
         "canceled_resolutions": [{"resolution": r} for r in config.jira.canceled_resolutions],
         "objectives": [
             {k: v for k, v in o.model_dump().items() if k != "key_results"} for o in config.okrs
@@ -416,5 +417,29 @@ DORA_BANDS: dict[str, list[dict[str, Any]]] = {
         {"metric": "recovery_time_hours", "band": "high", "band_rank": 2, "min_value": 1.0, "max_value": 24.0},
         {"metric": "recovery_time_hours", "band": "medium", "band_rank": 3, "min_value": 24.0, "max_value": 168.0},
         {"metric": "recovery_time_hours", "band": "low", "band_rank": 4, "min_value": 168.0, "max_value": None},
-    ]
+    ],
+    # DORA 2021 (State of DevOps 2021): elite deploys on demand (taken as >=5 deploy-days a week), high between
+    # weekly and monthly, medium between monthly and every six months; lead time elite <1 hour, high <1 week,
+    # medium <6 months; change fail rate elite 0-15 %, high, medium and low all 16-30 % (so high <=30 %, low above);
+    # time to restore elite <1 hour, high <1 day, medium <1 week, low above.
+    "2021": [
+        {"metric": "deployment_days_per_week", "band": "elite", "band_rank": 1, "min_value": 5.0, "max_value": None},
+        {"metric": "deployment_days_per_week", "band": "high", "band_rank": 2, "min_value": 12 / 52,
+         "max_value": 5.0},
+        {"metric": "deployment_days_per_week", "band": "medium", "band_rank": 3, "min_value": 2 / 52,
+         "max_value": 12 / 52},
+        {"metric": "deployment_days_per_week", "band": "low", "band_rank": 4, "min_value": None, "max_value": 2 / 52},
+        {"metric": "change_lead_time_hours", "band": "elite", "band_rank": 1, "min_value": None, "max_value": 1.0},
+        {"metric": "change_lead_time_hours", "band": "high", "band_rank": 2, "min_value": 1.0, "max_value": 168.0},
+        {"metric": "change_lead_time_hours", "band": "medium", "band_rank": 3, "min_value": 168.0,
+         "max_value": 4380.0},
+        {"metric": "change_lead_time_hours", "band": "low", "band_rank": 4, "min_value": 4380.0, "max_value": None},
+        {"metric": "change_fail_rate_pct", "band": "elite", "band_rank": 1, "min_value": None, "max_value": 15.0},
+        {"metric": "change_fail_rate_pct", "band": "high", "band_rank": 2, "min_value": 15.0, "max_value": 30.0},
+        {"metric": "change_fail_rate_pct", "band": "low", "band_rank": 4, "min_value": 30.0, "max_value": None},
+        {"metric": "recovery_time_hours", "band": "elite", "band_rank": 1, "min_value": None, "max_value": 1.0},
+        {"metric": "recovery_time_hours", "band": "high", "band_rank": 2, "min_value": 1.0, "max_value": 24.0},
+        {"metric": "recovery_time_hours", "band": "medium", "band_rank": 3, "min_value": 24.0, "max_value": 168.0},
+        {"metric": "recovery_time_hours", "band": "low", "band_rank": 4, "min_value": 168.0, "max_value": None},
+    ],
 }

@@ -51,14 +51,21 @@ def test_run_on_the_sample_says_so_first_and_ends_with_a_summary(sample_run):
     summary = result.stdout[result.stdout.index("flowmart run summary"):]
     assert "raw_jira.issues" in summary and "raw_jira.changelog_items" in summary
     assert " 0 failed" in summary
+    flow, delivery = summary.split("Delivery (")
     for stream in ("Payments", "Growth", "Platform"):
-        line = next(x for x in summary.splitlines() if x.strip().startswith(stream))
+        line = next(x for x in flow.splitlines() if x.strip().startswith(stream))
         completed = int(line.split("items completed ")[1].split(",")[0])
         flow_days = float(line.split("median flow time (days) ")[1].split(",")[0])
-        deployments = int(line.split("deployments ")[1].split(",")[0])
         assert completed > 100, line  # ~75 items a month per team
         assert 1 < flow_days < 60, line
-        assert deployments > 10, line
+        # the delivery section reads the delivery mart: frequency and change lead time per value stream
+        line = next(x for x in delivery.splitlines() if x.strip().startswith(stream))
+        deployments = int(line.split("deployments ")[1].split(",")[0])
+        days_per_week = float(line.split("deploy-days/week ")[1].split(" ")[0])
+        lead_p50 = float(line.split("change lead time p50 ")[1].split(" ")[0])
+        assert deployments > 10, line  # each repository deploys a batch of merges a few times a week
+        assert 1 <= days_per_week <= 7, line
+        assert 1 < lead_p50 < 24 * 14, line  # coding, review and deploy waits of hours to days
 
 
 def test_first_mart_has_plausible_weekly_numbers_for_every_team(sample_run):

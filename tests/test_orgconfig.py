@@ -95,3 +95,24 @@ def test_flat_tables_pseudonymise_members_and_keep_rule_order(tmp_path):
     assert tables["jira_ownership_rules"][0]["rule_order"] == 1
     assert {r["metric"] for r in tables["dora_bands"]} == {
         "deployment_days_per_week", "change_lead_time_hours", "change_fail_rate_pct", "recovery_time_hours"}
+
+
+def test_the_dora_band_set_defaults_to_2023_and_2021_is_available(tmp_path):
+    default = org_config_rows(load_org_config(_write(tmp_path, _minimal())), str)
+    older = org_config_rows(load_org_config(_write(tmp_path, _minimal() | {"dora": {"band_set": "2021"}})), str)
+    assert {"setting": "dora_band_set", "value": "2023"} in default["settings"]
+    assert {"setting": "dora_band_set", "value": "2021"} in older["settings"]
+
+    def elite_lead_time(tables):
+        return next(r["max_value"] for r in tables["dora_bands"]
+                    if r["metric"] == "change_lead_time_hours" and r["band"] == "elite")
+
+    assert (elite_lead_time(default), elite_lead_time(older)) == (24.0, 1.0)  # under a day (2023), an hour (2021)
+    with pytest.raises(OrgConfigError, match="band_set"):
+        load_org_config(_write(tmp_path, _minimal() | {"dora": {"band_set": "2019"}}))
+
+
+def test_incident_labels_land_as_a_table(tmp_path):
+    data = _minimal() | {"jira": {"incident_labels": ["incident", "outage"]}}
+    tables = org_config_rows(load_org_config(_write(tmp_path, data)), str)
+    assert tables["incident_labels"] == [{"label": "incident"}, {"label": "outage"}]

@@ -1,5 +1,5 @@
 -- One row per work item with its flow figures from the complete status history (see the model's
--- description and the docs blocks of the flow metrics, models/flow_metrics.md).
+-- description and the docs blocks of the flow metrics, models/docs/flow_metrics.md).
 with
 
 owned_items as (
