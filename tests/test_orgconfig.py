@@ -95,3 +95,26 @@ def test_flat_tables_pseudonymise_members_and_keep_rule_order(tmp_path):
     assert tables["jira_ownership_rules"][0]["rule_order"] == 1
     assert {r["metric"] for r in tables["dora_bands"]} == {
         "deployment_days_per_week", "change_lead_time_hours", "change_fail_rate_pct", "recovery_time_hours"}
+
+
+def test_a_project_key_yaml_reads_as_a_boolean_says_to_quote_it(tmp_path):
+    """YAML 1.1 reads an unquoted NO (Norway's project key), off or yes as a boolean."""
+    path = tmp_path / "flowmart.yml"
+    path.write_text("value_streams: [{name: Payments}]\n"
+                    "teams: [{name: checkout, value_stream: Payments}]\n"
+                    "ownership:\n"
+                    "  jira:\n"
+                    "    - {project: NO, team: checkout}\n"
+                    "jira:\n"
+                    "  status_mapping:\n"
+                    "    off: {Done: done}\n", encoding="utf-8")
+    with pytest.raises(OrgConfigError) as err:
+        load_org_config(path)
+    message = str(err.value)
+    assert "ownership.jira[0].project: got the boolean false, not text" in message
+    assert "jira.status_mapping, a key: got the boolean false, not text" in message
+    assert 'YAML read NO (line 5), off (line 8) as booleans: quote a value meant as text, e.g. project: "NO"' \
+        in message
+    path.write_text(path.read_text().replace("NO", '"NO"').replace("off", '"off"'), encoding="utf-8")
+    config = load_org_config(path)
+    assert config.jira_projects() == ["NO"] and "off" in config.jira.status_mapping
