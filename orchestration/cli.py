@@ -33,7 +33,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     wanted = None if args.sources is None else ["org", *args.sources]
     with _environment(args, config_path, wanted) as (org, org_dir, sample):
         report.sample = sample
-        names = runner.configured_sources(org) if args.sources is None else ["org", *args.sources]
+        names = runner.configured_sources(org) if wanted is None else wanted
         for name in names:
             t = time.perf_counter()
             try:
@@ -176,6 +176,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--anchor")
     serve.add_argument("--port", type=int, default=0)
     serve.set_defaults(func=cmd_serve_sample)
+    for command in sub.choices.values():  # --debug after the command too
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="show the traceback of an error")
     return p
 
 

@@ -124,15 +124,12 @@ def dbt_progress(out: Any = None) -> Iterator[DbtProgress]:
 
 
 def describe(exc: BaseException) -> str:
-    """One message for an error: the loader's own error when a library wrapped it (dlt wraps what a source
-    raises), else the error's text."""
-    from pipelines.http import ApiError
-    from pipelines.orgconfig import OrgConfigError
-
+    """One message for an error: flowmart's own error (a loader's, the org config's) when a library wrapped
+    it (dlt wraps what a source raises), else the error's text."""
     chain, seen = exc, set()
     while chain is not None and id(chain) not in seen:
         seen.add(id(chain))
-        if isinstance(chain, ApiError | OrgConfigError):
+        if type(chain).__module__.startswith(("pipelines.", "orchestration.")):
             return str(chain)
         chain = chain.__cause__ or chain.__context__
     return str(exc) or type(exc).__name__

@@ -110,7 +110,7 @@ def test_a_401_is_one_message_and_debug_shows_the_traceback(small_sample, api_se
     last = result.stderr.splitlines()[-1]
     assert last.startswith("flowmart: GET ") and "/rest/api/3/field was refused (HTTP 401" in last, last
     assert "check the e-mail and the API token" in last and last.endswith("(--debug shows the traceback)")
-    debug = _flowmart(warehouse.parent.parent, "--debug", "load", "jira", "--org-config", config)
+    debug = _flowmart(warehouse.parent.parent, "load", "jira", "--org-config", config, "--debug")
     assert debug.returncode == 1 and "Traceback (most recent call last)" in debug.stderr
 
 

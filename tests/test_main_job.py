@@ -200,6 +200,23 @@ def test_a_warehouse_built_by_other_model_code_is_rebuilt_in_full(sample_run):
     assert again.returncode == 0 and "models' code changed" not in again.stderr + again.stdout
 
 
+def test_a_failing_dbt_test_is_printed_with_its_name_not_the_whole_log(sample_run, tmp_path):
+    tmp, first = sample_run
+    assert first.returncode == 0
+    (tmp_path / "warehouse").mkdir()
+    shutil.copy(tmp / "warehouse" / "flowmart.duckdb", tmp_path / "warehouse" / "flowmart.duckdb")
+    conn = duckdb.connect(str(tmp_path / "warehouse" / "flowmart.duckdb"))
+    conn.execute("insert into raw_jira.issues select * from raw_jira.issues order by loaded_at desc limit 1")
+    conn.close()
+    result = _run(tmp_path, command="build")
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert any(" FAIL 1 unique_stg_jira__issues_issue_id " in line for line in lines), result.stdout
+    assert "Failure in test unique_stg_jira__issues_issue_id (models/staging/jira/_jira__models.yml)" in lines
+    assert lines[-1].startswith("dbt: ") and ", 1 failed" in lines[-1]
+    assert len(lines) < 15 and not [line for line in lines if " PASS " in line]
+
+
 @pytest.mark.postgres
 def test_the_same_run_builds_and_tests_on_postgresql(postgres, tmp_path):
     """First run, then a second (incremental) run and dbt's unit tests, all on PostgreSQL."""
