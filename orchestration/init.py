@@ -12,13 +12,12 @@ from typing import Any
 
 import yaml
 
-from orchestration.runner import _setting
+from orchestration.runner import source_setting
 from pipelines.http import ApiClient
-from pipelines.orgconfig import EpicFields
+from pipelines.orgconfig import CATEGORY_FLOW_STATE, EpicFields, parse_org_config
 from pipelines.settings import PROJECT_ROOT
 
 EXAMPLE = PROJECT_ROOT / "flowmart.example.yml"
-CATEGORY_STATE = {"new": "backlog", "indeterminate": "active", "done": "done"}
 CATEGORY_NAME = {"new": "To Do", "indeterminate": "In Progress", "done": "Done"}
 LATER = ("okrs", "surveys", "github", "git", "delivery")  # commented out until the user fills them in
 
@@ -111,9 +110,9 @@ def fill(text: str, site: dict[str, list[dict[str, Any]]]) -> tuple[str, list[st
                "    # someone (In Review, Blocked, Ready for QA...) is `waiting`; one where work was dropped is",
                "    # `canceled`.",
                '    "*":']
-    for name, category in sorted(states.values(), key=lambda s: (list(CATEGORY_STATE).index(s[1])
-                                                                 if s[1] in CATEGORY_STATE else 1, s[0])):
-        line = _dump({name: CATEGORY_STATE.get(category, "active")}, 6)[0]
+    order = {"new": 0, "indeterminate": 1, "done": 2}  # To Do, In Progress, Done; each by name
+    for name, category in sorted(states.values(), key=lambda s: (order.get(s[1], 1), s[0])):
+        line = _dump({name: CATEGORY_FLOW_STATE.get(category, "active")}, 6)[0]
         mapping.append(f"{line:<40} # review (category {CATEGORY_NAME.get(category, category)})")
     text = _replace(text, ["jira", "status_mapping"], mapping)
 
@@ -124,7 +123,7 @@ def fill(text: str, site: dict[str, list[dict[str, Any]]]) -> tuple[str, list[st
         name = by_name.get(str(default).lower())
         if name:
             found.append(name)
-            fields.append(f"    {key}: {name}")
+            fields += _dump({key: name}, 4)
         else:
             fields.append(f"    {key}: null   # no custom field {default!r} on the site: name yours, or leave null")
     text = _replace(text, ["jira", "fields"], fields)
@@ -140,19 +139,21 @@ def fill(text: str, site: dict[str, list[dict[str, Any]]]) -> tuple[str, list[st
 def write_config(path: Path) -> list[str]:
     """Write the org config at `path`; returns the lines to print."""
     text = EXAMPLE.read_text(encoding="utf-8")
-    settings = {key: _setting("jira", key) for key in ("base_url", "email", "api_token")}
-    if not all(settings.values()):
+    settings = {key: source_setting("jira", key) for key in ("base_url", "email", "api_token")}
+    if not any(settings.values()):
         path.write_text(text, encoding="utf-8")
         return [f"wrote {path}: a copy of flowmart.example.yml to edit (Jira is not configured: with "
                 "SOURCES__JIRA__BASE_URL, SOURCES__JIRA__EMAIL and SOURCES__JIRA__API_TOKEN set, flowmart init "
                 "fills it from your site)"]
+    missing = [f"SOURCES__JIRA__{key.upper()}" for key, value in settings.items() if not value]
+    if missing:
+        raise InitError(f"Jira is configured in part: {', '.join(missing)} missing (or under [sources.jira] in "
+                        ".dlt/secrets.toml); nothing was written")
     site = read_site(settings["base_url"], settings["email"], settings["api_token"])
     text, filled = fill(text, site)
-    header = (f"# Written by `flowmart init` from flowmart.example.yml and the Jira site {settings['base_url']}.\n"
-              "# Lines marked `review` are guesses to check.\n")
-    path.write_text(header + text, encoding="utf-8")
-    from pipelines.orgconfig import load_org_config
-
-    load_org_config(path)  # what init writes is a valid org config
+    text = (f"# Written by `flowmart init` from flowmart.example.yml and the Jira site {settings['base_url']}.\n"
+            "# Lines marked `review` are guesses to check.\n" + text)
+    parse_org_config(yaml.safe_load(text), str(path))  # what init writes is a valid org config
+    path.write_text(text, encoding="utf-8")
     return [f"wrote {path}, filled from {settings['base_url']}:", *filled,
             "next: review the lines marked `review`, then `flowmart run`"]

@@ -75,7 +75,8 @@ SOURCE_SETTINGS = {
 }
 
 
-def _setting(source: str, key: str) -> Any:
+def source_setting(source: str, key: str) -> Any:
+    """A source's setting (dlt config/secrets or SOURCES__<SOURCE>__<KEY>), None when unset or unreadable."""
     return _config(f"sources.{source}.{key}")
 
 
@@ -86,30 +87,31 @@ def _where(source: str, key: str) -> str:
 def source_settings_set() -> list[str]:
     """The source settings set in the environment or the dlt config/secrets, as environment variable names."""
     return [f"SOURCES__{source.upper()}__{key.upper()}" for source, keys in SOURCE_SETTINGS.items()
-            for key in keys if _setting(source, key)]
+            for key in keys if source_setting(source, key)]
 
 
 def missing_settings(org: OrgConfig) -> dict[str, list[str]]:
     """Every source that something points at (a setting, or its section of the org config) -> what it still
     lacks to load ([] when complete). Sources nothing points at are left out."""
     out: dict[str, list[str]] = {}
-    jira_scope = _setting("jira", "jql") or org.jira_scope_jql()
-    if any(_setting("jira", key) for key in SOURCE_SETTINGS["jira"]) or jira_scope:
-        out["jira"] = [_where("jira", key) for key in ("base_url", "email", "api_token") if not _setting("jira", key)]
+    jira_scope = source_setting("jira", "jql") or org.jira_scope_jql()
+    if any(source_setting("jira", key) for key in SOURCE_SETTINGS["jira"]) or jira_scope:
+        out["jira"] = [_where("jira", key) for key in ("base_url", "email", "api_token")
+                       if not source_setting("jira", key)]
         if not jira_scope:
             out["jira"].append("a scope: jira.jql or ownership.jira rules with a project in the org config, "
                                "or SOURCES__JIRA__JQL")
-    github_repositories = org.github.repositories or _setting("github", "repositories")
-    if any(_setting("github", key) for key in SOURCE_SETTINGS["github"]) or github_repositories:
-        out["github"] = [] if _setting("github", "access_token") else [_where("github", "access_token")]
+    github_repositories = org.github.repositories or source_setting("github", "repositories")
+    if any(source_setting("github", key) for key in SOURCE_SETTINGS["github"]) or github_repositories:
+        out["github"] = [] if source_setting("github", "access_token") else [_where("github", "access_token")]
         if not github_repositories:
             out["github"].append("the repositories: github.repositories in the org config, or "
                                  "SOURCES__GITHUB__REPOSITORIES")
-    if org.git.repositories or _setting("git", "repositories"):
+    if org.git.repositories or source_setting("git", "repositories"):
         out["git"] = []
     if org.surveys.folder or org.surveys.files:
         out["survey"] = []
-    if org.delivery.files or _setting("delivery", "files"):
+    if org.delivery.files or source_setting("delivery", "files"):
         out["delivery"] = []
     return out
 

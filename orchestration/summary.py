@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from orchestration.warehouse import Warehouse
+from pipelines.orgconfig import CATEGORY_FLOW_STATE
 
 
 def last_complete_month(today: date | None = None) -> tuple[date, date]:
@@ -51,9 +52,6 @@ def headlines(wh: Warehouse, start: date) -> dict[str, dict[str, Any]]:
     return {s: {metric: values.get(metric, {}).get(s) for metric in HEADLINES} for s in streams}
 
 
-CATEGORY_STATE = {"new": "backlog", "indeterminate": "active", "done": "done"}
-
-
 def unmapped_statuses(wh: Warehouse) -> list[tuple[str, str, str]]:
     """(project, status, flow state its Jira category gives it) of every status the landed issues are or
     were in that the org config's jira.status_mapping does not map (for the project or '*', any case):
@@ -77,7 +75,7 @@ def unmapped_statuses(wh: Warehouse) -> list[tuple[str, str, str]]:
         from seen left join raw_jira.statuses as s on s.id = seen.status_id
         where seen.status_id is not null {mapped}
         order by 1, 2""")
-    return [(project, status, CATEGORY_STATE.get(category, "active")) for project, status, category in rows]
+    return [(project, status, CATEGORY_FLOW_STATE.get(category, "active")) for project, status, category in rows]
 
 
 def status_mapping_lines(unmapped: list[tuple[str, str, str]], limit: int = 12) -> list[str]:

@@ -16,6 +16,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 FlowState = Literal["backlog", "active", "waiting", "done", "canceled"]
+# The flow state of a status the mapping leaves out, from its Jira status category (as the dbt models do).
+CATEGORY_FLOW_STATE: dict[str, FlowState] = {"new": "backlog", "indeterminate": "active", "done": "done"}
 FlowItemType = Literal["feature", "defect", "debt", "risk"]
 Topology = Literal["stream-aligned", "platform", "enabling", "complicated-subsystem"]
 Scale = Literal["likert_1_5", "scale_0_10", "yes_no"]

@@ -134,6 +134,16 @@ def test_init_without_jira_writes_the_example_to_edit(warehouse, monkeypatch):
     assert again.returncode == 2 and "exists; --force overwrites it" in again.stderr
 
 
+def test_init_with_jira_configured_in_part_names_what_is_missing_and_writes_nothing(warehouse, monkeypatch):
+    _no_source_settings(monkeypatch)
+    monkeypatch.setenv("SOURCES__JIRA__BASE_URL", "https://acme.atlassian.net")
+    result = _flowmart(warehouse.parent.parent, "init")
+    assert result.returncode == 2
+    assert result.stderr.startswith("flowmart: Jira is configured in part: SOURCES__JIRA__EMAIL, "
+                                    "SOURCES__JIRA__API_TOKEN missing")
+    assert not (warehouse.parent.parent / "flowmart.yml").exists()
+
+
 @pytest.mark.slow
 def test_init_fills_the_config_from_the_site_and_the_first_run_succeeds_unchanged(small_sample, api_server,
                                                                                  warehouse, monkeypatch):
