@@ -1,4 +1,4 @@
-"""`flowmart` command line: run, load, build, sample, serve-sample."""
+"""`flowmart` command line: run, load, build, init, sample, serve-sample."""
 
 from __future__ import annotations
 
@@ -10,20 +10,11 @@ import time
 from datetime import date
 from pathlib import Path
 
+from orchestration import console
 from pipelines.orgconfig import OrgConfigError
 from pipelines.settings import TARGETS, duckdb_path
 
 log = logging.getLogger("flowmart")
-
-
-def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)-5s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-    )
-    for noisy in ("dlt", "urllib3", "filelock"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _sample_dir(args: argparse.Namespace) -> Path:
@@ -39,36 +30,39 @@ def cmd_run(args: argparse.Namespace) -> int:
     report = runner.RunReport(target=target, sample=False)
     config_path = runner.org_config_path(args.org_config)
     started = time.perf_counter()
-    with _environment(args, config_path) as (org, org_dir, sample):
+    wanted = None if args.sources is None else ["org", *args.sources]
+    with _environment(args, config_path, wanted) as (org, org_dir, sample):
         report.sample = sample
-        names = runner.configured_sources(org) if args.sources is None else ["org", *args.sources]
+        names = runner.configured_sources(org) if wanted is None else wanted
         for name in names:
             t = time.perf_counter()
             try:
                 report.landed[name] = runner.load_source(name, org, org_dir, target, args.full_refresh)
             except Exception as exc:  # keep going: the other sources and dbt still run; exit code says it
-                log.error("loading %s failed: %s", name, exc)
-                report.failures.append(f"load {name}: {exc}")
+                log.error("loading %s failed: %s", name, console.describe(exc), exc_info=args.debug)
+                report.failures.append(f"load {name}: {console.describe(exc)}")
             report.timings[f"load {name}"] = time.perf_counter() - t
     t = time.perf_counter()
-    report.dbt = runner.dbt_build(target, full_refresh=args.full_refresh, unit_tests=args.unit_tests)
+    with console.dbt_progress() as progress:
+        report.dbt = runner.dbt_build(target, full_refresh=args.full_refresh, unit_tests=args.unit_tests)
     report.timings["dbt build"] = time.perf_counter() - t
     report.timings["total"] = time.perf_counter() - started
-    print(summary.render(report, target))
+    print(summary.render(report, target, warned=progress.warned))
     if report.failures or not report.dbt.get("success"):
         for failure in report.failures:
             print(f"FAILED: {failure}", file=sys.stderr)
         if not report.dbt.get("success"):
-            print("FAILED: dbt build reported errors (see above)", file=sys.stderr)
+            print(f"FAILED: dbt build reported errors (see above, and {console.log_dir() / 'dbt.log'})",
+                  file=sys.stderr)
         return 1
     return 0
 
 
-def _environment(args: argparse.Namespace, config_path: Path | None):
+def _environment(args: argparse.Namespace, config_path: Path | None, wanted: list[str] | None = None):
     from orchestration import runner
 
     return runner.environment(config_path, use_sample=args.sample, sample_dir=_sample_dir(args),
-                              scale=args.scale, anchor=_anchor(args))
+                              scale=args.scale, anchor=_anchor(args), wanted=wanted)
 
 
 def _anchor(args: argparse.Namespace) -> date | None:
@@ -79,7 +73,7 @@ def cmd_load(args: argparse.Namespace) -> int:
     from orchestration import runner
 
     config_path = runner.org_config_path(args.org_config)
-    with _environment(args, config_path) as (org, org_dir, _sample):
+    with _environment(args, config_path, ["org", args.source]) as (org, org_dir, _sample):
         counts = runner.load_source(args.source, org, org_dir, args.target, args.full_refresh)
     for table, n in counts.items():
         print(f"  {table:<40} {n:>10,}")
@@ -89,10 +83,12 @@ def cmd_load(args: argparse.Namespace) -> int:
 def cmd_build(args: argparse.Namespace) -> int:
     from orchestration import runner
 
-    counts = runner.dbt_build(args.target, select=args.select, full_refresh=args.full_refresh,
-                              unit_tests=args.unit_tests)
+    with console.dbt_progress():
+        counts = runner.dbt_build(args.target, select=args.select, full_refresh=args.full_refresh,
+                                  unit_tests=args.unit_tests)
     print(f"dbt: {counts['models']} models built, {counts['tests_passed']} tests passed, "
-          f"{counts['tests_warned']} warned, {counts['tests_failed']} failed")
+          f"{counts['tests_warned']} warned, {counts['tests_failed']} failed; "
+          f"dbt's log: {console.log_dir() / 'dbt.log'}")
     return 0 if counts.get("success") else 1
 
 
@@ -125,7 +121,8 @@ def _test_options(sp: argparse.ArgumentParser) -> None:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="flowmart", description="Value-stream data warehouse: load, build, report.")
-    p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("-v", "--verbose", action="store_true", help="every log line on the console")
+    p.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(sp: argparse.ArgumentParser) -> None:
@@ -157,6 +154,11 @@ def parser() -> argparse.ArgumentParser:
     _test_options(build)
     build.set_defaults(func=cmd_build)
 
+    init = sub.add_parser("init", help="write flowmart.yml from the example, filled from your Jira site")
+    init.add_argument("--out", default="flowmart.yml", help="where to write it (default: ./flowmart.yml)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.set_defaults(func=cmd_init)
+
     sample = sub.add_parser("sample", help="write the sample organisation to a folder")
     sample.add_argument("--out", default="sample_org")
     sample.add_argument("--scale", type=float, default=1.0)
@@ -170,17 +172,45 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--anchor")
     serve.add_argument("--port", type=int, default=0)
     serve.set_defaults(func=cmd_serve_sample)
+    for command in sub.choices.values():  # --debug after the command too
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="show the traceback of an error")
     return p
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    from orchestration import init
+
+    path = Path(args.out).resolve()
+    if path.exists() and not args.force:
+        raise init.InitError(f"{path} exists; --force overwrites it")
+    for line in init.write_config(path):
+        print(line)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
+    """Run a command. An error prints one message (the traceback with --debug) and exits non-zero: 2 for a
+    configuration to fix, 1 for anything else."""
+    from orchestration.init import InitError
+    from orchestration.runner import SettingsError
+
     args = parser().parse_args(argv)
-    _setup_logging(args.verbose)
+    console.setup_logging(args.verbose)
     try:
         code = args.func(args)
-    except OrgConfigError as exc:
+    except (OrgConfigError, SettingsError, InitError) as exc:
+        if args.debug:
+            raise
         print(f"flowmart: {exc}", file=sys.stderr)
         code = 2
+    except KeyboardInterrupt:
+        code = 130
+    except Exception as exc:  # noqa: BLE001 - one clear message; --debug shows the traceback
+        if args.debug:
+            raise
+        print(f"flowmart: {console.describe(exc)} (--debug shows the traceback)", file=sys.stderr)
+        code = 1
     raise SystemExit(code)
 
 

@@ -61,20 +61,83 @@ def _config(key: str) -> Any:
         return None
 
 
+class SettingsError(ValueError):
+    """An explicit configuration lacks a setting; the message says which, and where it goes."""
+
+
+# The settings a source reads from dlt config/secrets or the environment (SOURCES__<SOURCE>__<KEY>).
+SOURCE_SETTINGS = {
+    "jira": ("base_url", "email", "api_token", "jql"),
+    "github": ("access_token", "base_url", "repositories"),
+    "git": ("repositories",),
+    "delivery": ("files",),
+}
+
+
+def source_setting(source: str, key: str) -> Any:
+    """A source's setting (dlt config/secrets or SOURCES__<SOURCE>__<KEY>), None when unset or unreadable."""
+    return _config(f"sources.{source}.{key}")
+
+
+def _where(source: str, key: str) -> str:
+    return f"SOURCES__{source.upper()}__{key.upper()} (or {key} under [sources.{source}] in .dlt/secrets.toml)"
+
+
+def source_settings_set() -> list[str]:
+    """The source settings set in the environment or the dlt config/secrets, as environment variable names."""
+    return [f"SOURCES__{source.upper()}__{key.upper()}" for source, keys in SOURCE_SETTINGS.items()
+            for key in keys if source_setting(source, key)]
+
+
+def missing_settings(org: OrgConfig) -> dict[str, list[str]]:
+    """Every source that something points at (a setting, or its section of the org config) -> what it still
+    lacks to load ([] when complete). Sources nothing points at are left out."""
+    out: dict[str, list[str]] = {}
+    jira_scope = source_setting("jira", "jql") or org.jira_scope_jql()
+    if any(source_setting("jira", key) for key in SOURCE_SETTINGS["jira"]) or jira_scope:
+        out["jira"] = [_where("jira", key) for key in ("base_url", "email", "api_token")
+                       if not source_setting("jira", key)]
+        if not jira_scope:
+            out["jira"].append("a scope: jira.jql or ownership.jira rules with a project in the org config, "
+                               "or SOURCES__JIRA__JQL")
+    github_repositories = org.github.repositories or source_setting("github", "repositories")
+    if any(source_setting("github", key) for key in SOURCE_SETTINGS["github"]) or github_repositories:
+        out["github"] = [] if source_setting("github", "access_token") else [_where("github", "access_token")]
+        if not github_repositories:
+            out["github"].append("the repositories: github.repositories in the org config, or "
+                                 "SOURCES__GITHUB__REPOSITORIES")
+    if org.git.repositories or source_setting("git", "repositories"):
+        out["git"] = []
+    if org.surveys.folder or org.surveys.files:
+        out["survey"] = []
+    if org.delivery.files or source_setting("delivery", "files"):
+        out["delivery"] = []
+    return out
+
+
 def configured_sources(org: OrgConfig) -> list[str]:
     """Sources with enough configuration to load (dlt config/secrets, env, or the org config)."""
-    names = ["org"]
-    if _config("sources.jira.base_url"):
-        names.append("jira")
-    if _config("sources.github.access_token") and (org.github.repositories or _config("sources.github.repositories")):
-        names.append("github")
-    if org.git.repositories or _config("sources.git.repositories"):
-        names.append("git")
-    if org.surveys.folder or org.surveys.files:
-        names.append("survey")
-    if org.delivery.files or _config("sources.delivery.files"):
-        names.append("delivery")
-    return [n for n in names if n in available_loaders()]
+    complete = [name for name, missing in missing_settings(org).items() if not missing]
+    return [n for n in ["org", *complete] if n in available_loaders()]
+
+
+def check_settings(org: OrgConfig, config_path: Path, wanted: list[str] | None = None) -> None:
+    """Raise SettingsError naming every missing setting of the sources to load (`wanted`, default: every
+    source something points at); with `wanted` None, a configuration that points at no source is an error too."""
+    found = missing_settings(org)
+    names = wanted if wanted is not None else list(found)
+    problems = []
+    for name in names:
+        if name == "org":
+            continue
+        if name not in found:
+            problems.append(f"{name}: not configured (see the README, \"Point it at your own systems\")")
+        problems += [f"{name}: missing {what}" for what in found.get(name, [])]
+    if wanted is None and not found:
+        problems.append(f"no source is configured: {config_path} sets none, and no SOURCES__* setting is set "
+                        "(see the README, \"Point it at your own systems\")")
+    if problems:
+        raise SettingsError("the configuration is incomplete, nothing was loaded:\n  " + "\n  ".join(problems))
 
 
 def org_config_path(explicit: str | None = None) -> Path | None:
@@ -150,7 +213,9 @@ def load_source(name: str, org: OrgConfig, org_dir: Path, target: str, full_refr
         kwargs["full_refresh"] = True
     started = time.perf_counter()
     counts = module.load(org, org_dir, **kwargs)
-    log.info("loaded %s in %.1f s: %s", name, time.perf_counter() - started, counts)
+    tables = {table: n for table, n in counts.items() if not table.startswith("_")}
+    log.info("loaded %s in %.1f s: %s rows in %d tables", name, time.perf_counter() - started,
+             f"{sum(tables.values()):,}", len(tables))
     return counts
 
 
@@ -214,15 +279,23 @@ def dbt_build(target: str, select: list[str] | None = None, full_refresh: bool =
 
 @contextlib.contextmanager
 def environment(config_path: Path | None = None, *, use_sample: bool = False, sample_dir: Path | None = None,
-                scale: float = 1.0, anchor: date | None = None) -> Iterator[tuple[OrgConfig, Path, bool]]:
-    """(org config, its folder, is_sample). With a config that configures a source, that; otherwise the
-    sample organisation, generated (once) and served by the local API server for the duration."""
-    if config_path is not None and not use_sample:
+                scale: float = 1.0, anchor: date | None = None,
+                wanted: list[str] | None = None) -> Iterator[tuple[OrgConfig, Path, bool]]:
+    """(org config, its folder, is_sample). The sample organisation (generated once, served by the local API
+    server for the duration) only with `use_sample`, or when nothing at all is configured: no org config and
+    no source setting. An explicit configuration that lacks a setting of a source to load (`wanted`, default:
+    every source it points at) raises SettingsError before anything is loaded."""
+    if not use_sample and (config_path is not None or source_settings_set()):
+        if config_path is None:
+            raise SettingsError(
+                f"{', '.join(source_settings_set())} set, but there is no org config: write flowmart.yml "
+                "(`flowmart init`), or name one with --org-config or FLOWMART_ORG_CONFIG; nothing was loaded "
+                "(the built-in sample runs only when nothing is configured, or with --sample)")
         org = load_org_config(config_path)
-        if len(configured_sources(org)) > 1:
-            print(f"flowmart: loading the sources configured in {config_path}")
-            yield org, config_path.parent, False
-            return
+        check_settings(org, config_path, wanted)
+        print(f"flowmart: loading {', '.join(wanted or configured_sources(org))} as configured in {config_path}")
+        yield org, config_path.parent, False
+        return
     folder = sample_dir or duckdb_path().parent / "sample"
     print(f"flowmart: no source configured, running on the built-in sample organisation "
           f"(scale {scale}, served from {folder} by a local API server)")

@@ -1,12 +1,16 @@
-"""The short summary that ends `flowmart run`: rows per raw table, what dbt built and tested, and one
-headline per value stream for the last complete month."""
+"""The short summary that ends `flowmart run`: rows per non-empty raw table, what dbt built and tested, the
+statuses the org config does not map yet, one headline per value stream for the last complete month (from
+the marts), and where the logs are."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import yaml
+
 from orchestration.warehouse import Warehouse
+from pipelines.orgconfig import CATEGORY_FLOW_STATE
 
 
 def last_complete_month(today: date | None = None) -> tuple[date, date]:
@@ -24,24 +28,17 @@ def raw_row_counts(wh: Warehouse) -> dict[str, int]:
     return counts
 
 
-# metric -> candidates (schema, relation, SQL returning value_stream -> value for the month [start, end));
-# the first relation that exists answers, so richer marts take over from simpler fallbacks.
-HEADLINES: dict[str, list[tuple[str, str, str]]] = {
-    "items completed": [
-        ("marts", "flow_metrics_by_value_stream",
-         "select value_stream, items_completed from marts.flow_metrics_by_value_stream "
-         "where grain = 'month' and period_start = {start_date}"),
-        ("intermediate", "int_work_items_owned",
-         "select value_stream, count(*) from intermediate.int_work_items_owned "
-         "where item_role in ('work_item', 'incident') and status_category = 'done' and resolved_at >= {start} "
-         "and resolved_at < {end} and coalesce(resolution, '') not in "
-         "(select resolution from staging.stg_org__canceled_resolutions) group by value_stream"),
-    ],
-    "median flow time (days)": [
-        ("marts", "flow_metrics_by_value_stream",
-         "select value_stream, flow_time_p50_days from marts.flow_metrics_by_value_stream "
-         "where grain = 'month' and period_start = {start_date}"),
-    ],
+# metric -> (mart, SQL returning value_stream -> value for the month starting {start_date}). Marts only: what
+# the summary shows, a BI tool reading the marts shows too.
+HEADLINES: dict[str, tuple[str, str]] = {
+    "items completed": (
+        "flow_metrics_by_value_stream",
+        "select value_stream, items_completed from marts.flow_metrics_by_value_stream "
+        "where grain = 'month' and period_start = {start_date}"),
+    "median flow time (days)": (
+        "flow_metrics_by_value_stream",
+        "select value_stream, flow_time_p50_days from marts.flow_metrics_by_value_stream "
+        "where grain = 'month' and period_start = {start_date}"),
 }
 
 # The delivery section: DORA figures per value stream for the month, read from the delivery mart only.
@@ -72,44 +69,91 @@ def delivery(wh: Warehouse, start: date) -> list[str]:
     return lines
 
 
-def headlines(wh: Warehouse, start: date, end: date) -> dict[str, dict[str, Any]]:
-    """value stream -> metric -> value (None when no model answers yet)."""
-    streams = [r[0] for r in wh.rows("select value_stream from staging.stg_org__value_streams order by 1")]
-    out: dict[str, dict[str, Any]] = {s: {} for s in streams}
-    for metric, candidates in HEADLINES.items():
-        for schema, relation, sql in candidates:
-            if wh.exists(schema, relation):
-                query = sql.format(start=f"cast('{start}' as timestamp)", end=f"cast('{end}' as timestamp)",
-                                   start_date=f"cast('{start}' as date)")
-                values = {k: (float(v) if v is not None and metric.startswith("median") else v)
-                          for k, v in wh.rows(query)}
-                for s in streams:
-                    out[s][metric] = values.get(s, None if metric.startswith("median") else 0)
-                break
-        else:
-            for s in streams:
-                out[s][metric] = None
-    return out
+def headlines(wh: Warehouse, start: date) -> dict[str, dict[str, Any]]:
+    """value stream -> metric -> value (None where the mart has no figure), for the streams of the marts."""
+    values: dict[str, dict[str, Any]] = {}
+    for metric, (mart, sql) in HEADLINES.items():
+        if wh.exists("marts", mart):
+            values[metric] = dict(wh.rows(sql.format(start_date=f"cast('{start}' as date)")))
+    streams = sorted({stream for by_stream in values.values() for stream in by_stream})
+    return {s: {metric: values.get(metric, {}).get(s) for metric in HEADLINES} for s in streams}
 
 
-def render(report: Any, target: str) -> str:
+def unmapped_statuses(wh: Warehouse) -> list[tuple[str, str, str]]:
+    """(project, status, flow state its Jira category gives it) of every status the landed issues are or
+    were in that the org config's jira.status_mapping does not map (for the project or '*', any case):
+    what dbt's warning assert_every_status_is_mapped counts. Read from the raw tables."""
+    if not all(wh.exists("raw_jira", t) for t in ("issues", "changelog_items", "statuses")):
+        return []
+    mapped = ("and not exists (select 1 from raw_org.status_mappings as m where m.project in (seen.project_key, '*') "
+              "and lower(m.status) = lower(coalesce(s.name, seen.status_name)))"
+              if wh.exists("raw_org", "status_mappings") else "")
+    rows = wh.rows(f"""
+        with seen as (
+            select project_key, status_id, status as status_name from raw_jira.issues
+            union
+            select i.project_key, c.to_value, c.to_string from raw_jira.changelog_items as c
+            inner join raw_jira.issues as i on i.id = c.issue_id where c.field = 'status'
+            union
+            select i.project_key, c.from_value, c.from_string from raw_jira.changelog_items as c
+            inner join raw_jira.issues as i on i.id = c.issue_id where c.field = 'status'
+        )
+        select distinct seen.project_key, coalesce(s.name, seen.status_name), coalesce(s.category, 'indeterminate')
+        from seen left join raw_jira.statuses as s on s.id = seen.status_id
+        where seen.status_id is not null {mapped}
+        order by 1, 2""")
+    return [(project, status, CATEGORY_FLOW_STATE.get(category, "active")) for project, status, category in rows]
+
+
+def status_mapping_lines(unmapped: list[tuple[str, str, str]], limit: int = 12) -> list[str]:
+    """The org config lines that would map the statuses: under '*' a status unmapped in several projects,
+    else under its project; the flow state its category gives it now, to review."""
+    projects: dict[str, set[str]] = {}
+    states: dict[str, str] = {}
+    for project, status, state in unmapped:
+        projects.setdefault(status, set()).add(project)
+        states[status] = state
+    mapping: dict[str, dict[str, str]] = {}
+    for status in sorted(projects)[:limit]:
+        key = "*" if len(projects[status]) > 1 else next(iter(projects[status]))
+        mapping.setdefault(key, {})[status] = states[status]
+    lines = ["jira:", "  status_mapping:"] + [
+        "    " + line for line in yaml.safe_dump(mapping, sort_keys=False, allow_unicode=True).splitlines()]
+    if len(projects) > limit:
+        lines.append(f"    # ... and {len(projects) - limit} more")
+    return lines
+
+
+def render(report: Any, target: str, warned: list[str] | tuple[str, ...] = ()) -> str:
+    from orchestration.console import log_dir
+
     lines = ["", "flowmart run summary", "===================="]
     with Warehouse(target) as wh:
-        counts = raw_row_counts(wh)
-        lines.append("Rows in the raw tables:")
+        counts = {name: n for name, n in raw_row_counts(wh).items() if n}
+        lines.append("Rows in the raw tables (the empty ones left out):")
         for name, n in counts.items():
             lines.append(f"  {name:<45} {n:>10,}")
         d = report.dbt
+        which = f" ({', '.join(warned)})" if warned else ""
         lines.append(
             f"dbt: {d.get('models', 0)} models built, {d.get('tests_passed', 0)} tests passed, "
-            f"{d.get('tests_warned', 0)} warned, {d.get('tests_failed', 0)} failed"
+            f"{d.get('tests_warned', 0)} warned{which}, {d.get('tests_failed', 0)} failed"
         )
-        start, end = last_complete_month()
-        lines.append(f"Last complete month ({start:%B %Y}), per value stream:")
-        for stream, metrics in headlines(wh, start, end).items():
+        unmapped = unmapped_statuses(wh)
+        if unmapped:
+            statuses = sorted({u[1] for u in unmapped})
+            named = ", ".join(statuses[:12]) + (f" and {len(statuses) - 12} more" if len(statuses) > 12 else "")
+            lines.append(f"Not in the org config's status mapping, so their Jira category decides their flow state "
+                         f"(dbt's warning assert_every_status_is_mapped): {named}. These org config "
+                         "lines would map them (review the states: backlog, active, waiting or done):")
+            lines += ["  " + line for line in status_mapping_lines(unmapped)]
+        start, _end = last_complete_month()
+        figures = headlines(wh, start)
+        lines.append(f"Last complete month ({start:%B %Y}), per value stream:" + ("" if figures else " no figures"))
+        for stream, metrics in figures.items():
             parts = []
             for metric, value in metrics.items():
-                shown = "n/a" if value is None else (f"{value:.1f}" if isinstance(value, float) else f"{value}")
+                shown = "n/a" if value is None else (f"{value}" if isinstance(value, int) else f"{float(value):.1f}")
                 parts.append(f"{metric} {shown}")
             lines.append(f"  {stream:<20} " + ", ".join(parts))
         delivery_lines = delivery(wh, start)
@@ -118,4 +162,5 @@ def render(report: Any, target: str) -> str:
             lines += delivery_lines
     if report.timings:
         lines.append("Timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in report.timings.items()))
+    lines.append(f"Logs: {log_dir() / 'dbt.log'} (dbt), {log_dir() / 'flowmart.log'} (loaders)")
     return "\n".join(lines)

@@ -157,7 +157,7 @@ class GitHubClient(ApiClient):
             "Authorization": f"Bearer {token}",
             "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": "2022-11-28",
-        })
+        }, auth_hint="check the access token: SOURCES__GITHUB__ACCESS_TOKEN must be a valid, unexpired GitHub token")
         self._client = _RateLimitAware(self._client, max_rate_limit_wait)
 
     def pages(self, path: str, params: dict[str, Any] | None = None, key: str | None = None) -> Iterator[list]:

@@ -44,8 +44,10 @@ class ApiClient:
     FLOWMART_HTTP_MAX_ATTEMPTS (default 6), FLOWMART_HTTP_BACKOFF (seconds, default 1),
     FLOWMART_HTTP_MAX_DELAY (default 60), FLOWMART_HTTP_TIMEOUT (default 60)."""
 
-    def __init__(self, base_url: str, *, auth: Any = None, headers: dict[str, str] | None = None) -> None:
+    def __init__(self, base_url: str, *, auth: Any = None, headers: dict[str, str] | None = None,
+                 auth_hint: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        self.auth_hint = auth_hint  # what to check when the API answers 401 (the credentials)
         self.max_attempts = int(os.environ.get("FLOWMART_HTTP_MAX_ATTEMPTS", "6"))
         self._client = Client(
             request_timeout=float(os.environ.get("FLOWMART_HTTP_TIMEOUT", "60")),
@@ -70,6 +72,8 @@ class ApiClient:
         except Exception as exc:  # connection errors after the last retry
             raise ApiError(f"{method} {url} failed after {self.max_attempts} attempts: {exc}") from exc
         self.requests_sent += 1
+        if response.status_code == 401 and self.auth_hint:
+            raise ApiError(f"{method} {response.url} was refused (HTTP 401, not authenticated): {self.auth_hint}")
         if response.status_code >= 400:
             raise ApiError(
                 f"{method} {response.url} failed with HTTP {response.status_code} after retries: "

@@ -36,9 +36,16 @@ CHANGELOG_PAGE = 100
 OVERLAP = timedelta(minutes=5)  # JQL dates have minute precision; merge removes the overlap's repeats
 EPOCH = "1970-01-01T00:00:00+00:00"
 PEOPLE_FIELDS = {"assignee", "reporter", "creator"}
-FLOW_FIELDS = {"status", "resolution", "issuetype", "labels", "parent", "IssueParentAssociation", "Epic Link",
-               "priority"}
+FLOW_FIELDS = {"status", "resolution", "issuetype", "labels", "priority"}
+# A parent change lands as field `parent`, however the site recorded it: `parent` / `IssueParentAssociation`
+# (by field id), `Parent` without a field id, or `Epic Link` under its custom field's id (customfield_10014...).
+PARENT_FIELDS = {"parent", "issueparentassociation", "epic link"}
 OUTCOME_KEYS = ("anticipated_outcome", "actual_outcome", "outcome_verdict", "key_result", "team")
+
+
+AUTH_HINT = ("check the e-mail and the API token: SOURCES__JIRA__EMAIL must be the e-mail of the Atlassian "
+             "account, SOURCES__JIRA__API_TOKEN an API token of that account "
+             "(https://id.atlassian.com/manage-profile/security/api-tokens)")
 
 
 class JiraLoadError(RuntimeError):
@@ -266,11 +273,14 @@ def _issue_rows(issue: dict[str, Any], histories: list[dict[str, Any]], field_id
         changed_at = _ts(history.get("created"))
         author = pseudo((history.get("author") or {}).get("accountId"))
         for n, item in enumerate(history.get("items") or []):
-            field_id = item.get("fieldId") or item.get("field")
+            field = str(item.get("field") or "")
+            field_id = item.get("fieldId") or field
             if field_id in by_field_id:
                 field_name = by_field_id[field_id]
-            elif field_id in FLOW_FIELDS or item.get("field") in FLOW_FIELDS:
-                field_name = "parent" if field_id in ("IssueParentAssociation", "Epic Link") else field_id
+            elif field.lower() in PARENT_FIELDS or field_id.lower() in PARENT_FIELDS:
+                field_name = "parent"
+            elif field_id in FLOW_FIELDS or field in FLOW_FIELDS:
+                field_name = field_id if field_id in FLOW_FIELDS else field
             elif field_id in PEOPLE_FIELDS:
                 field_name = field_id
             else:
@@ -327,7 +337,7 @@ def jira_source(
     team) to the custom fields' display names; they are resolved to ids from `/rest/api/3/field`."""
     if not jql:
         raise ValueError("no Jira scope: set jira.jql or ownership rules in the org config, or SOURCES__JIRA__JQL")
-    client = ApiClient(base_url, auth=(email, api_token))
+    client = ApiClient(base_url, auth=(email, api_token), auth_hint=AUTH_HINT)
     fetcher = _Fetcher(client, jql, field_names or {}, salt)
     load_started = datetime.now(UTC).replace(tzinfo=None)
     wanted = ["*all"]

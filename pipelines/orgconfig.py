@@ -16,6 +16,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 FlowState = Literal["backlog", "active", "waiting", "done", "canceled"]
+# The flow state of a status the mapping leaves out, from its Jira status category (as the dbt models do).
+CATEGORY_FLOW_STATE: dict[str, FlowState] = {"new": "backlog", "indeterminate": "active", "done": "done"}
 FlowItemType = Literal["feature", "defect", "debt", "risk"]
 Topology = Literal["stream-aligned", "platform", "enabling", "complicated-subsystem"]
 Scale = Literal["likert_1_5", "scale_0_10", "yes_no"]
@@ -271,22 +273,47 @@ def _unique(what: str, names: list[str]) -> None:
 def _describe(loc: tuple[Any, ...], data: Any) -> str:
     path = ""
     node = data
+    if loc and loc[-1] == "[key]":  # a mapping's key, e.g. a project key of jira.status_mapping
+        return f"{_describe(loc[:-2], data)}, a key"
     for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        index = isinstance(part, int) and not isinstance(part, bool)
+        path += f"[{part}]" if index else (f".{part}" if path else str(part))
         if isinstance(node, dict):
             node = node.get(part)
         elif isinstance(node, list) and isinstance(part, int) and part < len(node):
             node = node[part]
         else:
             node = None
-        if isinstance(node, dict) and "name" in node and isinstance(part, int):
+        if isinstance(node, dict) and "name" in node and index:
             path += f" ({node['name']})"
-        elif isinstance(node, dict) and "id" in node and isinstance(part, int):
+        elif isinstance(node, dict) and "id" in node and index:
             path += f" ({node['id']})"
     return path or "(top level)"
 
 
-def parse_org_config(data: Any, source: str = "<org config>") -> OrgConfig:
+class _Loader(yaml.SafeLoader):
+    """YAML's safe loader that notes each word it read as a boolean other than true/false (NO, off, yes...)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.booleans: list[tuple[int, str]] = []  # (line, word)
+
+    def construct_yaml_bool(self, node: yaml.ScalarNode) -> bool:
+        if node.value.lower() not in ("true", "false"):
+            self.booleans.append((node.start_mark.line + 1, node.value))
+        return super().construct_yaml_bool(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:bool", _Loader.construct_yaml_bool)
+
+
+def _boolean_hint(booleans: list[str]) -> str:
+    read = f"read {', '.join(booleans)} as booleans" if booleans else "reads an unquoted yes/no/on/off as a boolean"
+    return f"  YAML {read}: quote a value meant as text, e.g. project: \"NO\""
+
+
+def parse_org_config(data: Any, source: str = "<org config>", booleans: list[str] | None = None) -> OrgConfig:
+    """Validate the parsed YAML. `booleans`: the words the YAML loader read as booleans, for the message."""
     if not isinstance(data, dict):
         raise OrgConfigError(f"{source}: the file must hold a mapping at the top level, got {type(data).__name__}")
     try:
@@ -299,8 +326,12 @@ def parse_org_config(data: Any, source: str = "<org config>") -> OrgConfig:
             shown = repr(bad) if not isinstance(bad, dict | list) else type(bad).__name__
             if err["type"] == "value_error":
                 lines.append(f"  {where}: {err['msg'].removeprefix('Value error, ')}")
+            elif isinstance(bad, bool) and err["type"] == "string_type":
+                lines.append(f"  {where}: got the boolean {str(bad).lower()}, not text")
             else:
                 lines.append(f"  {where}: {err['msg']} (got {shown})")
+        if any(line.endswith(", not text") for line in lines):
+            lines.append(_boolean_hint(booleans or []))
         raise OrgConfigError(f"{source}: invalid org config\n" + "\n".join(lines)) from None
 
 
@@ -310,11 +341,14 @@ def load_org_config(path: str | Path) -> OrgConfig:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise OrgConfigError(f"{path}: cannot read the org config ({exc.strerror})") from None
+    loader = _Loader(text)
     try:
-        data = yaml.safe_load(text)
+        data = loader.get_single_data()
     except yaml.YAMLError as exc:
         raise OrgConfigError(f"{path}: not valid YAML: {exc}") from None
-    return parse_org_config(data, str(path))
+    finally:
+        loader.dispose()
+    return parse_org_config(data, str(path), [f"{word} (line {line})" for line, word in sorted(loader.booleans)])
 
 
 # --- flat tables ---------------------------------------------------------------------------------

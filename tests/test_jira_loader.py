@@ -220,3 +220,46 @@ def test_wrong_credentials_fail_loudly_naming_the_url(small_sample, api_server, 
         chain.append(error)
         error = error.__cause__ or error.__context__
     assert any(isinstance(e, ApiError) for e in chain)
+
+
+def test_parent_changes_recorded_as_a_real_site_records_them_land_as_parent(small_sample, api_server, warehouse):
+    """A real site's changelog records a parent change as `Parent` without a fieldId, as `Epic Link` under its
+    custom field's id, or as `IssueParentAssociation`; each lands as field `parent`, with the ids and keys."""
+    issues = _sample_issues(small_sample)
+    story = next(i for i in issues if i["fields"]["issuetype"]["name"] == "Story")
+    epics = [i for i in issues if i["fields"]["issuetype"]["name"] == "Epic"][:3]
+    items = [
+        {"field": "Parent", "fieldtype": "jira", "from": None, "fromString": None,
+         "to": epics[0]["id"], "toString": epics[0]["key"]},
+        {"field": "Epic Link", "fieldtype": "custom", "fieldId": "customfield_10014", "from": epics[0]["id"],
+         "fromString": epics[0]["key"], "to": epics[1]["id"], "toString": epics[1]["key"]},
+        {"field": "IssueParentAssociation", "fieldtype": "jira", "from": epics[1]["id"],
+         "fromString": epics[1]["key"], "to": epics[2]["id"], "toString": epics[2]["key"]},
+        {"field": "Sprint", "fieldtype": "custom", "fieldId": "customfield_10020", "from": None, "fromString": None,
+         "to": "7", "toString": "Sprint 7"},
+    ]
+    history = api_server.apis["jira"].record(story["key"], items)["changelog"]["histories"][-1]
+    jira.load(_org(small_sample))
+    conn = duckdb.connect(str(warehouse), read_only=True)
+    rows = conn.execute("select item_index, field, from_value, from_string, to_value, to_string "
+                        "from raw_jira.changelog_items where issue_id = ? and history_id = ? order by item_index",
+                        [story["id"], history["id"]]).fetchall()
+    conn.close()
+    assert rows == [
+        (0, "parent", None, None, epics[0]["id"], epics[0]["key"]),
+        (1, "parent", epics[0]["id"], epics[0]["key"], epics[1]["id"], epics[1]["key"]),
+        (2, "parent", epics[1]["id"], epics[1]["key"], epics[2]["id"], epics[2]["key"]),
+    ]  # the sprint change is not a flow field: it does not land
+
+
+def test_a_401_says_to_check_the_email_and_the_api_token(small_sample, api_server, warehouse):
+    api_server.faults.add(r"/rest/api/3/", "401", times=-1)
+    with pytest.raises(Exception) as failure:  # noqa: PT011 - dlt wraps the loader's ApiError
+        jira.load(_org(small_sample))
+    chain, error = [], failure.value
+    while error is not None:
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    refused = next(e for e in chain if isinstance(e, ApiError))
+    assert "HTTP 401" in str(refused) and "check the e-mail and the API token" in str(refused)
+    assert "SOURCES__JIRA__EMAIL" in str(refused) and "SOURCES__JIRA__API_TOKEN" in str(refused)

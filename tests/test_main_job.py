@@ -4,6 +4,7 @@ warehouse, on DuckDB (twice: idempotent) and on a real PostgreSQL server."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -68,6 +69,69 @@ def test_run_on_the_sample_says_so_first_and_ends_with_a_summary(sample_run):
         assert 1 < lead_p50 < 24 * 14, line  # coding, review and deploy waits of hours to days
 
 
+def test_a_run_on_the_sample_prints_fewer_than_80_lines_and_logs_dbt_in_full_to_a_file(sample_run):
+    """`make run` on a fresh clone: progress lines instead of dbt's line per model and test; dbt's whole log
+    is in warehouse/logs/dbt.log, which the summary names."""
+    tmp, result = sample_run
+    assert result.returncode == 0
+    printed = result.stdout.splitlines() + result.stderr.splitlines()
+    assert len(printed) < 80, "\n".join(printed)
+    assert not [line for line in printed if " START " in line or " PASS " in line or " OK created " in line]
+    progress = [line for line in printed if line.startswith("dbt build: ")]
+    assert 1 <= len(progress) <= 4 and progress[-1].endswith("models and tests done"), progress
+    dbt_log = tmp / "warehouse" / "logs" / "dbt.log"
+    assert f"Logs: {dbt_log} (dbt), {dbt_log.with_name('flowmart.log')} (loaders)" in printed
+    logged = dbt_log.read_text()
+    assert " START sql " in logged and " PASS " in logged and "\x1b[" not in logged  # in full, without colours
+    assert "loaded jira in" in dbt_log.with_name("flowmart.log").read_text()
+
+
+def test_the_summary_shows_the_non_empty_raw_tables_and_how_to_map_the_unmapped_statuses(sample_run):
+    tmp, result = sample_run
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    start = lines.index("Rows in the raw tables (the empty ones left out):") + 1
+    tables = {}
+    for line in lines[start:]:
+        if not line.startswith("  raw_"):
+            break
+        name, count = line.split()
+        tables[name] = int(count.replace(",", ""))
+    # the sample has no local Git repository and no delivery-events file: their empty tables are left out
+    assert tables and min(tables.values()) > 0 and not [t for t in tables if t.startswith(("raw_git.", "raw_deli"))]
+    assert "raw_jira.issues" in tables and "raw_github.pull_requests" in tables
+    # the sample's Data Platform team uses one status its org config does not map (dbt warns about it)
+    assert "1 warned (assert_every_status_is_mapped)" in result.stdout
+    warning = next(i for i, line in enumerate(lines) if line.startswith("Not in the org config's status mapping"))
+    assert "assert_every_status_is_mapped): Awaiting Customer. These org config lines" in lines[warning]
+    assert lines[warning + 1:warning + 5] == ["  jira:", "    status_mapping:", "      DAT:",
+                                              "        Awaiting Customer: active"]
+
+
+def test_the_summary_headlines_read_the_marts_only(sample_run, tmp_path, monkeypatch):
+    """A BI role reads the marts, not staging or intermediate: so do the summary's figures."""
+    from orchestration import summary
+    from orchestration.warehouse import Warehouse
+
+    tmp, result = sample_run
+    assert result.returncode == 0
+    marts_only = tmp_path / "marts_only.duckdb"
+    shutil.copy(tmp / "warehouse" / "flowmart.duckdb", marts_only)
+    conn = duckdb.connect(str(marts_only))
+    for schema in ("staging", "intermediate"):
+        conn.execute(f"drop schema {schema} cascade")
+    conn.close()
+    monkeypatch.setenv("FLOWMART_DUCKDB_PATH", str(marts_only))
+    start, _end = summary.last_complete_month()
+    with Warehouse("duckdb") as wh:
+        figures = summary.headlines(wh, start)
+    assert sorted(figures) == ["Growth", "Payments", "Platform"]
+    for stream, metrics in figures.items():
+        printed = next(x for x in result.stdout.splitlines() if x.strip().startswith(stream))
+        assert printed.split(None, 1)[1] == (f"items completed {metrics['items completed']}, "
+                                             f"median flow time (days) {metrics['median flow time (days)']:.1f}")
+
+
 def test_first_mart_has_plausible_weekly_numbers_for_every_team(sample_run):
     tmp, result = sample_run
     assert result.returncode == 0
@@ -116,6 +180,23 @@ def test_a_change_of_the_org_rules_rebuilds_the_history(sample_run):
                               "group by team", [rule["project"]]).fetchall())
     conn.close()
     assert old_team not in teams and teams.get(new_team, 0) > 50, teams
+
+
+def test_a_failing_dbt_test_is_printed_with_its_name_not_the_whole_log(sample_run, tmp_path):
+    tmp, first = sample_run
+    assert first.returncode == 0
+    (tmp_path / "warehouse").mkdir()
+    shutil.copy(tmp / "warehouse" / "flowmart.duckdb", tmp_path / "warehouse" / "flowmart.duckdb")
+    conn = duckdb.connect(str(tmp_path / "warehouse" / "flowmart.duckdb"))
+    conn.execute("insert into raw_jira.issues select * from raw_jira.issues order by loaded_at desc limit 1")
+    conn.close()
+    result = _run(tmp_path, command="build")
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert any(" FAIL 1 unique_stg_jira__issues_issue_id " in line for line in lines), result.stdout
+    assert "Failure in test unique_stg_jira__issues_issue_id (models/staging/jira/_jira__models.yml)" in lines
+    assert lines[-1].startswith("dbt: ") and ", 1 failed" in lines[-1]
+    assert len(lines) < 15 and not [line for line in lines if " PASS " in line]
 
 
 @pytest.mark.postgres

@@ -116,3 +116,26 @@ def test_incident_labels_land_as_a_table(tmp_path):
     data = _minimal() | {"jira": {"incident_labels": ["incident", "outage"]}}
     tables = org_config_rows(load_org_config(_write(tmp_path, data)), str)
     assert tables["incident_labels"] == [{"label": "incident"}, {"label": "outage"}]
+
+
+def test_a_project_key_yaml_reads_as_a_boolean_says_to_quote_it(tmp_path):
+    """YAML 1.1 reads an unquoted NO (Norway's project key), off or yes as a boolean."""
+    path = tmp_path / "flowmart.yml"
+    path.write_text("value_streams: [{name: Payments}]\n"
+                    "teams: [{name: checkout, value_stream: Payments}]\n"
+                    "ownership:\n"
+                    "  jira:\n"
+                    "    - {project: NO, team: checkout}\n"
+                    "jira:\n"
+                    "  status_mapping:\n"
+                    "    off: {Done: done}\n", encoding="utf-8")
+    with pytest.raises(OrgConfigError) as err:
+        load_org_config(path)
+    message = str(err.value)
+    assert "ownership.jira[0].project: got the boolean false, not text" in message
+    assert "jira.status_mapping, a key: got the boolean false, not text" in message
+    assert 'YAML read NO (line 5), off (line 8) as booleans: quote a value meant as text, e.g. project: "NO"' \
+        in message
+    path.write_text(path.read_text().replace("NO", '"NO"').replace("off", '"off"'), encoding="utf-8")
+    config = load_org_config(path)
+    assert config.jira_projects() == ["NO"] and "off" in config.jira.status_mapping

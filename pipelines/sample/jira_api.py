@@ -4,10 +4,12 @@ Endpoints: `GET|POST /rest/api/3/search/jql` (a JQL subset: `project in (...)`, 
 `updated >= "yyyy-MM-dd HH:mm"`, `ORDER BY updated ASC|DESC`; `nextPageToken` pagination; `fields`;
 `expand=changelog` embeds at most the latest 40 histories, like Jira, so the rest must be fetched),
 `GET /rest/api/3/issue/{idOrKey}/changelog` (`startAt`/`maxResults` ≤ 100, `isLast`),
-`GET /rest/api/3/field`, `GET /rest/api/3/status`. Basic auth is required.
+`GET /rest/api/3/field`, `GET /rest/api/3/status`, `GET /rest/api/3/project/search` (`startAt`/`maxResults`).
+Basic auth is required.
 
 Issues are read lazily from `issues.jsonl` through its offset index, so a scale-50 sample does not
-have to fit in memory. `JiraStore` mutations (`transition`, `delete`) let tests simulate a day of work.
+have to fit in memory. `JiraStore` mutations (`transition`, `record`, `delete`) let tests simulate a day of
+work.
 """
 
 from __future__ import annotations
@@ -139,16 +141,41 @@ class JiraStore:
                 fields["resolution"] = {"id": RESOLUTIONS[resolution], "name": resolution}
                 fields["resolutiondate"] = jira_time(at, 0)
             fields["status"] = status_ref(new)
-            fields["updated"] = jira_time(at, 0)
-            histories = issue["changelog"]["histories"]
-            histories.append({"id": f"{issue['id']}{len(histories):04d}",
-                              "author": histories[-1]["author"] if histories else fields["reporter"],
-                              "created": jira_time(at, 0), "items": items})
-            issue["changelog"].update(total=len(histories), maxResults=len(histories))
-            self._overlay[issue["id"]] = issue
-            self._index[issue["id"]][0] = at.timestamp()
-            self._query_cache.clear()
-            return issue
+            return self._record(issue, items, at)
+
+    def record(self, id_or_key: str, items: list[dict[str, Any]], at: datetime | None = None) -> dict[str, Any]:
+        """Add a changelog history with these items, as a site recorded them (e.g. a real site's `Parent`
+        item without a fieldId), at `at` (default now); the issue's fields stay as they are."""
+        with self._lock:
+            issue = self.issue(id_or_key)
+            if issue is None:
+                raise KeyError(id_or_key)
+            return self._record(issue, items, at or datetime.now(UTC))
+
+    def _record(self, issue: dict[str, Any], items: list[dict[str, Any]], at: datetime) -> dict[str, Any]:
+        fields = issue["fields"]
+        fields["updated"] = jira_time(at, 0)
+        histories = issue["changelog"]["histories"]
+        histories.append({"id": f"{issue['id']}{len(histories):04d}",
+                          "author": histories[-1]["author"] if histories else fields["reporter"],
+                          "created": jira_time(at, 0), "items": items})
+        issue["changelog"].update(total=len(histories), maxResults=len(histories))
+        self._overlay[issue["id"]] = issue
+        self._index[issue["id"]][0] = at.timestamp()
+        self._query_cache.clear()
+        return issue
+
+    def projects(self) -> list[dict[str, Any]]:
+        """The projects of the issues, as Jira describes them (id, key, name), by key."""
+        with self._lock:
+            first: dict[str, str] = {}
+            for issue_id, entry in self._index.items():
+                first.setdefault(entry[2], issue_id)
+        out = []
+        for key in sorted(first):
+            project = (self.issue(first[key]) or {}).get("fields", {}).get("project") or {"key": key}
+            out.append({"id": project.get("id"), "key": key, "name": project.get("name", key)})
+        return out
 
     def delete(self, id_or_key: str) -> None:
         with self._lock:
@@ -245,9 +272,20 @@ def register(router: Router, folder: Path) -> JiraStore:
     def statuses(req: Request) -> Response:
         return Response(200, store.statuses) if authorised(req) else unauthorised()
 
+    def project_search(req: Request) -> Response:
+        if not authorised(req):
+            return unauthorised()
+        projects = store.projects()
+        start = req.int_arg("startAt", 0)
+        limit = min(req.int_arg("maxResults", 50), 100)
+        values = projects[start : start + limit]
+        return Response(200, {"startAt": start, "maxResults": limit, "total": len(projects),
+                              "isLast": start + limit >= len(projects), "values": values})
+
     router.add("GET", r"/rest/api/3/search/jql", search)
     router.add("POST", r"/rest/api/3/search/jql", search)
     router.add("GET", r"/rest/api/3/issue/(?P<key>[^/]+)/changelog", changelog)
     router.add("GET", r"/rest/api/3/field", fields)
     router.add("GET", r"/rest/api/3/status", statuses)
+    router.add("GET", r"/rest/api/3/project/search", project_search)
     return store
