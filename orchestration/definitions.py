@@ -7,7 +7,6 @@ exactly like `flowmart run`.
 """
 
 
-import os
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -18,7 +17,7 @@ from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 
-from orchestration import runner, sources
+from orchestration import sources
 from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT, duckdb_path
 
 duckdb_path()  # resolve FLOWMART_DUCKDB_PATH to an absolute path once: dbt runs from the dbt folder
@@ -51,7 +50,6 @@ class FlowmartDbtTranslator(DagsterDbtTranslator):
 )
 def flowmart_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     # every model is rebuilt in full from the raw tables on every run, then tested
-    runner.postgres_session(os.environ.get("FLOWMART_TARGET", "duckdb"))
     yield from dbt.cli(["build"], context=context).stream()
 
 

@@ -224,26 +224,12 @@ def dbt_args(command: str, target: str, extra: list[str] | None = None) -> list[
             "--target", target, *(extra or [])]
 
 
-# Session settings of dbt's PostgreSQL connections (libpq reads PGOPTIONS): no JIT compilation. PostgreSQL
-# compiles a query whose estimated cost passes jit_above_cost; flowmart's models are such queries, and their
-# compilation (seconds for the period aggregate) costs more than it saves on runs that read a few thousand
-# items (benchmarks/flow_build.md, "PostgreSQL").
-POSTGRES_OPTIONS = "-c jit=off"
-
-
-def postgres_session(target: str) -> None:
-    """Set PGOPTIONS for dbt's connections to the PostgreSQL target, unless the environment sets it."""
-    if target == "postgres":
-        os.environ.setdefault("PGOPTIONS", POSTGRES_OPTIONS)
-
-
 def dbt_invoke(command: str, target: str, extra: list[str] | None = None) -> Any:
     """Run dbt in-process; returns dbt's result object."""
     from dbt.cli.main import dbtRunner
 
     duckdb_path()  # export the absolute DuckDB path for the profile
     os.environ["FLOWMART_TARGET"] = target
-    postgres_session(target)
     return dbtRunner().invoke(dbt_args(command, target, extra))
 
 
