@@ -1,4 +1,4 @@
-"""`flowmart` command line: run, load, build, init, sample, serve-sample."""
+"""`flowmart` command line: run, load, build, report, init, sample, serve-sample."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ def _sample_dir(args: argparse.Namespace) -> Path:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from orchestration import runner, summary
+    from orchestration.report import write_report
 
     target = args.target
     report = runner.RunReport(target=target, sample=False)
@@ -48,6 +49,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     report.timings["dbt build"] = time.perf_counter() - t
     report.timings["total"] = time.perf_counter() - started
     print(summary.render(report, target, warned=progress.warned))
+    if report.dbt.get("models"):
+        print(f"Report: {write_report(target)}")
     if report.failures or not report.dbt.get("success"):
         for failure in report.failures:
             print(f"FAILED: {failure}", file=sys.stderr)
@@ -90,6 +93,13 @@ def cmd_build(args: argparse.Namespace) -> int:
           f"{counts['tests_warned']} warned, {counts['tests_failed']} failed; "
           f"dbt's log: {console.log_dir() / 'dbt.log'}")
     return 0 if counts.get("success") else 1
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from orchestration.report import write_report
+
+    print(f"Report: {write_report(args.target, Path(args.out).resolve() if args.out else None)}")
+    return 0
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -153,6 +163,11 @@ def parser() -> argparse.ArgumentParser:
                        help="passed on to dbt (every model is rebuilt in full on every build anyway)")
     _test_options(build)
     build.set_defaults(func=cmd_build)
+
+    report = sub.add_parser("report", help="write the HTML report of the marts (warehouse/report/index.html)")
+    report.add_argument("--target", choices=TARGETS, default=os.environ.get("FLOWMART_TARGET", "duckdb"))
+    report.add_argument("--out", help="the file to write (default: warehouse/report/index.html)")
+    report.set_defaults(func=cmd_report)
 
     init = sub.add_parser("init", help="write flowmart.yml from the example, filled from your Jira site")
     init.add_argument("--out", default="flowmart.yml", help="where to write it (default: ./flowmart.yml)")

@@ -35,6 +35,15 @@ class Warehouse:
             cur.execute(sql, params or None)
             return cur.fetchall() if cur.description else []
 
+    def records(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """(column names, rows) of a query."""
+        if self.target == "duckdb":
+            result = self._conn.execute(sql)
+            return [d[0] for d in result.description], result.fetchall()
+        with self._conn.cursor() as cur:
+            cur.execute(sql)
+            return [d[0] for d in cur.description], cur.fetchall()
+
     def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         rows = self.rows(sql, params)
         return rows[0][0] if rows else None

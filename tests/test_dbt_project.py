@@ -84,6 +84,23 @@ def test_flow_metric_descriptions_come_from_one_docs_block_each(manifest):
     assert per_item["description"] == blocks["flow_efficiency"]
 
 
+def test_the_report_exposure_depends_on_exactly_the_marts_its_questions_read(manifest):
+    from orchestration.report import queries, tables_read
+
+    read = {table for sql in queries().values() for table in tables_read(sql)}
+    exposure = manifest["exposures"]["exposure.flowmart.flowmart_report"]
+    assert {node.split(".")[-1] for node in exposure["depends_on"]["nodes"]} == read
+
+
+def test_the_docs_site_opens_on_an_overview_that_links_existing_marts(manifest):
+    import re
+
+    overview = manifest["docs"]["doc.flowmart.__overview__"]["block_contents"]
+    linked = set(re.findall(r"#!/model/model\.flowmart\.(\w+)", overview))
+    marts = {n["name"] for n in _models(manifest, "marts")}
+    assert len(linked) >= 8 and linked <= marts, linked - marts
+
+
 def test_the_project_builds_and_tests_on_an_empty_warehouse(warehouse, monkeypatch):
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     counts = runner.dbt_build("duckdb", extra_args=["--target-path", str(warehouse.parent / "target")])

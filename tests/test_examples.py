@@ -25,6 +25,9 @@ def test_the_compose_file_mounts_the_init_script_it_runs():
     assert "/flowmart/metabase_reader.sql" in init and "/flowmart/metabase_reader.sql" in mounts.values()
     assert os.access(EXAMPLES / "postgres" / "initdb.sh", os.X_OK)
     assert {"postgres", "metabase"} <= set(compose["services"])
+    # Metabase's published port is not the Dagster UI's (3000, `make dagster`)
+    published = [port.rsplit(":", 1)[0].removeprefix("127.0.0.1:") for port in compose["services"]["metabase"]["ports"]]
+    assert published == ["${METABASE_PORT:-3001}"]
 
 
 def test_the_bi_role_reads_the_marts_and_nothing_else(postgres):

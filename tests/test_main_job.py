@@ -199,6 +199,33 @@ def test_a_failing_dbt_test_is_printed_with_its_name_not_the_whole_log(sample_ru
     assert len(lines) < 15 and not [line for line in lines if " PASS " in line]
 
 
+def _every_bi_question_runs_as_the_bi_role(postgres) -> None:
+    """The report's questions, asked as Metabase asks them: as `metabase_reader`, made by the example's script."""
+    from orchestration.report import queries
+
+    script = (Path(__file__).resolve().parent.parent / "examples" / "postgres" / "metabase_reader.sql").read_text()
+    owner = postgres.connect()
+    owner.autocommit = True
+    with owner.cursor() as cur:
+        cur.execute("drop role if exists metabase_reader")
+        cur.execute(script.replace(":'reader_password'", "'reader-pw'"))
+    owner.close()
+    dbname = postgres.env()["FLOWMART_PG_DBNAME"]
+    reader = postgres.connect(dbname, "metabase_reader", "reader-pw")
+    try:
+        with reader.cursor() as cur:
+            for name, sql in queries().items():
+                cur.execute(sql)
+                assert cur.fetchall(), f"{name} returned no row on PostgreSQL"
+    finally:
+        reader.close()
+        owner = postgres.connect(dbname)
+        with owner.cursor() as cur:
+            cur.execute("drop owned by metabase_reader")
+            cur.execute("drop role metabase_reader")
+        owner.close()
+
+
 @pytest.mark.postgres
 def test_the_same_run_builds_and_tests_on_postgresql(postgres, tmp_path):
     """First run, then a second run (the same marts) and dbt's unit tests, all on PostgreSQL."""
@@ -219,6 +246,10 @@ def test_the_same_run_builds_and_tests_on_postgresql(postgres, tmp_path):
     assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-4000:]
     teams, completed, flow, waits = marts()
     assert teams == 8 and completed > 100 and flow[0] > 100 and waits[0] > 100
+    _every_bi_question_runs_as_the_bi_role(postgres)
+    report = _run(tmp_path, "--target", "postgres", "--out", str(tmp_path / "report.html"), env=postgres.env(),
+                  command="report")
+    assert report.returncode == 0 and (tmp_path / "report.html").stat().st_size > 1_000_000, report.stderr
     second = _run(tmp_path, "--target", "postgres", "--scale", "0.2", env=postgres.env())
     assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-4000:]
     again = marts()
