@@ -195,6 +195,14 @@ assessed as (
             case when outcome_fields.has_actual_outcome and not outcome_fields.has_actual_outcome_history
                 then epics.created_at end
         ) as actual_outcome_filled_at,
+        -- the lag from completion to the actual outcome being recorded, when the history shows it; 0 when it
+        -- was recorded by the completion
+        case when epics.is_completed and outcome_fields.has_actual_outcome
+            and outcome_fields.actual_outcome_changed_at is not null then
+            greatest(
+                {{ flowmart_days_between('epics.completed_at', 'outcome_fields.actual_outcome_changed_at') }}, 0.0
+            )
+        end as outcome_lag_days,
         issues.outcome_verdict,
         case trim(regexp_replace(lower(issues.outcome_verdict), '\s+', ' ', 'g'))
             when 'achieved' then 'achieved'
@@ -258,10 +266,7 @@ select
     is_key_result_in_catalogue,
     is_due_for_outcome,
     is_due_for_outcome and coalesce(has_actual_outcome, false) as is_loop_closed,
-    -- the lag from completion to the actual outcome being recorded; 0 when it was recorded by completion
-    case when is_completed and coalesce(has_actual_outcome, false) and actual_outcome_filled_at is not null then
-        greatest({{ flowmart_days_between('completed_at', 'actual_outcome_filled_at') }}, 0.0)
-    end as outcome_lag_days,
+    outcome_lag_days,
     cast(child_items as integer) as child_items,
     cast(child_items_completed as integer) as child_items_completed,
     cast(child_items_in_progress as integer) as child_items_in_progress,

@@ -8,7 +8,8 @@ with
 links as (
 
     select * from {{ ref('int_blocking_links_paired') }}
-    where is_cross_team
+    -- a blocking item that ended before the other was created never blocked it (an empty window)
+    where is_cross_team and (closed_at is null or closed_at > opened_at)
 
 ),
 
