@@ -1,6 +1,6 @@
 """The short summary that ends `flowmart run`: rows per non-empty raw table, what dbt built and tested, the
 statuses the org config does not map yet, one headline per value stream for the last complete month (from
-the marts), and where the logs are."""
+the marts), the outcome alignment per value stream for the last complete quarter, and where the logs are."""
 
 from __future__ import annotations
 
@@ -18,6 +18,15 @@ def last_complete_month(today: date | None = None) -> tuple[date, date]:
     end = today.replace(day=1)
     start = (end - timedelta(days=1)).replace(day=1)
     return start, end
+
+
+def last_complete_quarter(today: date | None = None) -> date:
+    """The first day of the last quarter that is over: epics need a quarter to be counted fairly (an epic
+    completed last month is often still inside the closing-the-loop grace period)."""
+    today = today or datetime.now(UTC).date()
+    this_quarter = date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
+    previous = this_quarter - timedelta(days=1)
+    return date(previous.year, (previous.month - 1) // 3 * 3 + 1, 1)
 
 
 def raw_row_counts(wh: Warehouse) -> dict[str, int]:
@@ -65,6 +74,36 @@ def delivery(wh: Warehouse, start: date) -> list[str]:
             f"  {stream:<20} deployments {deployments}, deploy-days/week {num(days)} ({days_band or 'n/a'}), "
             f"change lead time p50 {num(p50, ' h')} / p85 {num(p85, ' h')} ({lead_band or 'n/a'}), "
             f"change fail rate {num(fail_pct, ' %')}"
+        )
+    return lines
+
+
+# The outcomes section: Feature Factory Ratio and closing the loop per value stream for the quarter, from the
+# outcome mart only.
+OUTCOMES_SQL = (
+    "select value_stream, feature_factory_ratio_pct, epics_in_scope, closing_the_loop_rate_pct, "
+    "epics_with_loop_closed, epics_due_for_outcome, outcome_lag_p50_days, okr_linkage_pct "
+    "from marts.outcome_metrics_by_value_stream where grain = 'quarter' and period_start = {start_date} "
+    "order by value_stream"
+)
+
+
+def outcomes(wh: Warehouse, start: date) -> list[str]:
+    """One line per value stream: Feature Factory Ratio and closing the loop of the quarter (the outcome mart)."""
+    if not wh.exists("marts", "outcome_metrics_by_value_stream"):
+        return []
+
+    def pct(value: Any) -> str:
+        return "n/a" if value is None else f"{float(value):.0f} %"
+
+    lines = []
+    for stream, ffr, in_scope, closing, closed, due, lag, linkage in wh.rows(
+            OUTCOMES_SQL.format(start_date=f"cast('{start}' as date)")):
+        median_lag = "n/a" if lag is None else f"{float(lag):.0f} days"
+        lines.append(
+            f"  {stream:<20} Feature Factory Ratio {pct(ffr)} of {in_scope} epics, "
+            f"closing the loop {pct(closing)} ({closed} of {due} due), median lag to the outcome {median_lag}, "
+            f"OKR linkage {pct(linkage)}"
         )
     return lines
 
@@ -160,6 +199,12 @@ def render(report: Any, target: str, warned: list[str] | tuple[str, ...] = ()) -
         if delivery_lines:
             lines.append(f"Delivery ({start:%B %Y}), per value stream:")
             lines += delivery_lines
+        quarter = last_complete_quarter()
+        outcome_lines = outcomes(wh, quarter)
+        if outcome_lines:
+            lines.append(f"Outcomes ({quarter.year} Q{(quarter.month - 1) // 3 + 1}; lower FFR is better), "
+                         "per value stream:")
+            lines += outcome_lines
     if report.timings:
         lines.append("Timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in report.timings.items()))
     lines.append(f"Logs: {log_dir() / 'dbt.log'} (dbt), {log_dir() / 'flowmart.log'} (loaders)")

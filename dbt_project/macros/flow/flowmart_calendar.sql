@@ -55,7 +55,8 @@
 {%- endmacro %}
 
 {#- The work items the flow metrics are computed over: tracker work items and incidents. Epics and
-    initiatives are containers (their flow is the flow of their children) and are left out. -#}
+    initiatives are containers (their flow is the flow of their children): int_work_items_measured measures
+    them too (for the outcome models), and every flow model keeps to these roles. -#}
 {% macro flowmart_flow_item_roles() -%}
     ('work_item', 'incident')
 {%- endmacro %}

@@ -43,7 +43,7 @@ missing as (
         on work_items.team = teams.team
     left join completed
         on work_items.issue_id = completed.issue_id
-    where work_items.is_completed and completed.issue_id is null
+    where work_items.item_role in {{ flowmart_flow_item_roles() }} and work_items.is_completed and completed.issue_id is null
 
 )
 

@@ -3,4 +3,4 @@
 -- matches are left out of the flow marts, so a warning here means the ownership rules miss work.
 select issue_id, issue_key, project_key
 from {{ ref('int_work_items_measured') }}
-where is_completed and team is null
+where item_role in {{ flowmart_flow_item_roles() }} and is_completed and team is null

@@ -7,7 +7,7 @@ with
 work_items as (
 
     select * from {{ ref('int_work_items_measured') }}
-    where wip_first_day is not null
+    where item_role in {{ flowmart_flow_item_roles() }} and wip_first_day is not null
 
 ),
 

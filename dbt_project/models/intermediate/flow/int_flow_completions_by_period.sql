@@ -8,7 +8,7 @@ with
 ended_items as (
 
     select * from {{ ref('int_work_items_measured') }}
-    where team is not null and (is_completed or is_canceled)
+    where item_role in {{ flowmart_flow_item_roles() }} and team is not null and (is_completed or is_canceled)
 
 ),
 

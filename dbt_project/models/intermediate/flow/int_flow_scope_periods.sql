@@ -5,7 +5,7 @@ with
 work_items as (
 
     select created_at from {{ ref('int_work_items_measured') }}
-    where team is not null
+    where item_role in {{ flowmart_flow_item_roles() }} and team is not null
 
 ),
 

@@ -47,7 +47,7 @@ statuses as (
 
 ),
 
--- the work items the flow is measured on (epics and initiatives are containers)
+-- every live item: work items and incidents (the flow's scope), epics and initiatives (the outcome models')
 work_items as (
 
     select
@@ -60,8 +60,6 @@ work_items as (
     from owned_items
     inner join issues
         on owned_items.issue_id = issues.issue_id
-
-    where owned_items.item_role in {{ flowmart_flow_item_roles() }}
 
 ),
 

@@ -15,11 +15,11 @@ canceled_resolutions as (
 
 ),
 
--- the work items the flow is measured on (epics and initiatives are containers)
+-- every live item: work items and incidents (the flow's scope, flowmart_flow_item_roles), and the epics and
+-- initiatives, whose start, completion and cancelation the outcome models read with the same definitions
 work_items as (
 
     select * from owned_items
-    where item_role in {{ flowmart_flow_item_roles() }}
 
 ),
 

@@ -19,7 +19,7 @@ created as (
         count(*) as items_created
 
     from {{ ref('int_work_items_measured') }}
-    where team is not null
+    where item_role in {{ flowmart_flow_item_roles() }} and team is not null
     group by 1, 2
 
 )

@@ -6,6 +6,7 @@ with
 work_items as (
 
     select * from {{ ref('int_work_items_measured') }}
+    where item_role in {{ flowmart_flow_item_roles() }}
 
 ),
 

@@ -5,7 +5,7 @@ with
 work_items as (
 
     select * from {{ ref('int_work_items_measured') }}
-    where is_completed
+    where item_role in {{ flowmart_flow_item_roles() }} and is_completed
 
 ),
 

@@ -1,0 +1,42 @@
+{#- One row per epic and initiative with its outcome fields assessed, its key result and its children's
+    figures (int_epics_assessed). The outcome texts are carried as they are: they are the why a leader
+    reviews. No person column. -#}
+select
+    cast(issue_id as varchar) as issue_id,
+    cast(issue_key as varchar) as issue_key,
+    cast(item_role as varchar) as item_role,
+    cast(issue_type as varchar) as issue_type,
+    cast(title as varchar) as title,
+    cast(team as varchar) as team,
+    cast(value_stream as varchar) as value_stream,
+    cast(parent_issue_id as varchar) as parent_issue_id,
+    cast(current_status_name as varchar) as current_status_name,
+    cast(current_flow_state as varchar) as current_flow_state,
+    cast(created_at as {{ dbt.type_timestamp() }}) as created_at,
+    cast(work_started_at as {{ dbt.type_timestamp() }}) as work_started_at,
+    cast(completed_at as {{ dbt.type_timestamp() }}) as completed_at,
+    cast(canceled_at as {{ dbt.type_timestamp() }}) as canceled_at,
+    cast(is_completed as boolean) as is_completed,
+    cast(is_canceled as boolean) as is_canceled,
+    cast(is_in_progress as boolean) as is_in_progress,
+    cast(anticipated_outcome as varchar) as anticipated_outcome,
+    cast(has_anticipated_outcome as boolean) as has_anticipated_outcome,
+    cast(anticipated_outcome_filled_at as {{ dbt.type_timestamp() }}) as anticipated_outcome_filled_at,
+    cast(actual_outcome as varchar) as actual_outcome,
+    cast(has_actual_outcome as boolean) as has_actual_outcome,
+    cast(actual_outcome_filled_at as {{ dbt.type_timestamp() }}) as actual_outcome_filled_at,
+    cast(outcome_verdict as varchar) as outcome_verdict,
+    cast(outcome_verdict_class as varchar) as outcome_verdict_class,
+    cast(key_result_id as varchar) as key_result_id,
+    cast(objective_id as varchar) as objective_id,
+    cast(is_key_result_in_catalogue as boolean) as is_key_result_in_catalogue,
+    cast(is_due_for_outcome as boolean) as is_due_for_outcome,
+    cast(is_loop_closed as boolean) as is_loop_closed,
+    cast(outcome_lag_days as double precision) as outcome_lag_days,
+    cast(child_items as integer) as child_items,
+    cast(child_items_completed as integer) as child_items_completed,
+    cast(child_items_in_progress as integer) as child_items_in_progress,
+    cast(child_items_canceled as integer) as child_items_canceled,
+    cast(child_active_time_days as double precision) as child_active_time_days
+
+from {{ ref('int_epics_assessed') }}
