@@ -235,3 +235,17 @@ def test_sentiment_sits_beside_the_figure_it_speaks_about(warehouse):
         where b.metric = 'pickup_p50_minutes' and b.metric_value is distinct from d.pickup_p50_minutes""")
     assert mismatched == [(0,)]
 
+
+
+def test_the_run_summary_shows_each_value_streams_enps_and_lowest_dimension(warehouse, monkeypatch):
+    from orchestration import summary
+    from orchestration.warehouse import Warehouse as SummaryWarehouse
+
+    env = warehouse.postgres.env() if warehouse.postgres else {"FLOWMART_DUCKDB_PATH": str(warehouse.path)}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with SummaryWarehouse(warehouse.target) as wh:
+        wave, lines = summary.sentiment(wh)
+    assert wave == _waves(warehouse)[-1]
+    assert [line.split()[0] for line in lines] == ["Growth", "Payments", "Platform"]
+    assert all(" eNPS " in line and " % favourable" in line for line in lines), lines
