@@ -22,3 +22,13 @@
     cast({{ cells }}.yes_pct_change as double precision) as yes_pct_change,
     cast({{ cells }}.enps_change as double precision) as enps_change
 {%- endmacro %}
+
+{#- An aggregate: the share (percent, double precision) of the rows matching `condition` among the rows matching
+    `population`; null when none matches `population`. -#}
+{% macro flowmart_share_pct(condition, population) -%}
+    cast(
+        100.0 * sum(case when {{ condition }} then 1 else 0 end)
+        / nullif(sum(case when {{ population }} then 1 else 0 end), 0)
+        as double precision
+    )
+{%- endmacro %}

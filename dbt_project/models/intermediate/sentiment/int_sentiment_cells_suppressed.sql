@@ -98,14 +98,10 @@ measured as (
         count(distinct respondent_id) as respondents,
         count(*) as answers,
         avg(case when scale = 'likert_1_5' then cast(score as double precision) end) as mean_score,
-        100.0 * sum(case when scale = 'likert_1_5' and score >= 4 then 1 else 0 end)
-            / nullif(sum(case when scale = 'likert_1_5' then 1 else 0 end), 0) as favourable_pct,
-        100.0 * sum(case when scale = 'yes_no' and score = 1 then 1 else 0 end)
-            / nullif(sum(case when scale = 'yes_no' then 1 else 0 end), 0) as yes_pct,
-        100.0 * sum(case when scale = 'scale_0_10' and score >= 9 then 1 else 0 end)
-            / nullif(sum(case when scale = 'scale_0_10' then 1 else 0 end), 0) as promoters_pct,
-        100.0 * sum(case when scale = 'scale_0_10' and score <= 6 then 1 else 0 end)
-            / nullif(sum(case when scale = 'scale_0_10' then 1 else 0 end), 0) as detractors_pct
+        {{ flowmart_share_pct("scale = 'likert_1_5' and score >= 4", "scale = 'likert_1_5'") }} as favourable_pct,
+        {{ flowmart_share_pct("scale = 'yes_no' and score = 1", "scale = 'yes_no'") }} as yes_pct,
+        {{ flowmart_share_pct("scale = 'scale_0_10' and score >= 9", "scale = 'scale_0_10'") }} as promoters_pct,
+        {{ flowmart_share_pct("scale = 'scale_0_10' and score <= 6", "scale = 'scale_0_10'") }} as detractors_pct
 
     from scoped
     group by 1, 2, 3, 4, 5
@@ -201,7 +197,7 @@ select
     sizes.group_size,
     shown.respondents,
     shown.answers,
-    100.0 * shown.respondents / nullif(sizes.group_size, 0) as participation_pct,
+    cast(100.0 * shown.respondents / nullif(sizes.group_size, 0) as double precision) as participation_pct,
     shown.is_suppressed,
     shown.suppression_reason,
     shown.mean_score,
