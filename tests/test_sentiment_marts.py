@@ -217,6 +217,11 @@ def test_the_ai_adopting_teams_utilisation_rises_after_adoption(warehouse):
         group by 1""")
     share = dict(said)
     assert share[True] > share[False] + 20, share
+    # ... and the AI mart puts that beside the team's adoption and impact
+    phases = dict(warehouse.query(f"""
+        select phase, value_stream_ai_tool_users_pct from marts.team_ai_measurement
+        where team = '{AI_ADOPTION_TEAM}'"""))
+    assert phases["after_adoption"] > phases["before_adoption"] + 20, phases
 
 
 def test_sentiment_sits_beside_the_figure_it_speaks_about(warehouse):

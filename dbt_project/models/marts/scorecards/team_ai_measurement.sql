@@ -1,11 +1,12 @@
 {#- AI measurement per team (DOMAIN.md, "Scorecards that combine the four"): adoption next to impact, before
     and after the team's adoption month, never adoption alone.
     * Adoption month: the first month in which at least `ai_adoption_share_pct` (default 50) percent of the
-      team's merged pull requests were AI-assisted, and the month after too (one busy month of a few pull
-      requests is not an adoption). The org config has no adoption date to read yet.
+      team's merged pull requests were AI-assisted, and the team's next month with merges too (one busy month
+      of a few pull requests is not an adoption; a month without merges says nothing). The org config has no adoption date to read yet.
     * Utilisation: the AI-assisted share of merged pull requests (bots left out, as in the delivery marts)
       and the share of survey respondents who say they use AI tools (the `ai_usage` dimension's % yes of
-      team_sentiment: the mean over the phase's shown waves; suppressed waves stay out).
+      team_sentiment: the mean over the phase's shown waves; suppressed waves stay out), and the same for the
+      team's value stream (value_stream_sentiment), since a small team's own waves are often suppressed.
     * Impact: the change lead time (p50) of AI-assisted vs other changes merged in the phase; the change fail
       rate of the deployments that shipped at least one AI-assisted change vs those that shipped none; the
       team's flow time (p50) of the items completed in the phase. A side without changes has null figures,
@@ -39,6 +40,11 @@ sentiment as (
     where dimension = 'ai_usage'
 ),
 
+value_stream_sentiment as (
+    select * from {{ ref('value_stream_sentiment') }}
+    where dimension = 'ai_usage'
+),
+
 teams as (
     select * from {{ ref('stg_org__teams') }}
 ),
@@ -50,6 +56,7 @@ monthly_share as (
         ai_assisted_pct,
         lead(ai_assisted_pct) over (partition by team order by period_start) as next_month_ai_assisted_pct
     from monthly
+    where pull_requests_merged > 0
 ),
 
 adoption as (
@@ -150,6 +157,19 @@ survey as (
         on sentiment.team = phases.team
         and {{ flowmart_ai_phase('phases', 'sentiment.wave_start') }} = phases.phase
     group by 1, 2
+),
+
+-- the team's value stream in the same phase: small teams' own waves are often suppressed
+value_stream_survey as (
+    select
+        phases.team,
+        phases.phase,
+        avg(value_stream_sentiment.yes_pct) as value_stream_ai_tool_users_pct
+    from phases
+    left join value_stream_sentiment
+        on value_stream_sentiment.value_stream = phases.value_stream
+        and {{ flowmart_ai_phase('phases', 'value_stream_sentiment.wave_start') }} = phases.phase
+    group by 1, 2
 )
 
 select
@@ -163,6 +183,7 @@ select
         as ai_assisted_pct,
     cast(survey.survey_waves as integer) as survey_waves,
     cast(survey.ai_tool_users_pct as double precision) as ai_tool_users_pct,
+    cast(value_stream_survey.value_stream_ai_tool_users_pct as double precision) as value_stream_ai_tool_users_pct,
     cast(changes.ai_assisted_change_lead_time_p50_hours as double precision) as ai_assisted_change_lead_time_p50_hours,
     cast(changes.other_change_lead_time_p50_hours as double precision) as other_change_lead_time_p50_hours,
     cast(failures.deployments_with_ai_assisted_changes as integer) as deployments_with_ai_assisted_changes,
@@ -177,3 +198,4 @@ inner join changes on changes.team = phases.team and changes.phase = phases.phas
 inner join failures on failures.team = phases.team and failures.phase = phases.phase
 inner join flow on flow.team = phases.team and flow.phase = phases.phase
 inner join survey on survey.team = phases.team and survey.phase = phases.phase
+inner join value_stream_survey on value_stream_survey.team = phases.team and value_stream_survey.phase = phases.phase
