@@ -33,9 +33,12 @@ teams as (
 ),
 
 months as (
-    select team, period_start as month_start, period_end as month_end, is_period_complete from delivery
-    union
-    select team, period_start as month_start, period_end as month_end, is_period_complete from flow
+    select team, month_start, {{ flowmart_period_end("'month'", 'month_start') }} as month_end
+    from (
+        select team, period_start as month_start from delivery
+        union
+        select team, period_start as month_start from flow
+    ) as both_marts
 ),
 
 experience as (
@@ -74,7 +77,7 @@ select
     cast(teams.value_stream as varchar) as value_stream,
     cast(months.team as varchar) as team,
     cast(months.month_start as date) as month_start,
-    cast(months.is_period_complete as boolean) as is_period_complete,
+    cast(coalesce(delivery.is_period_complete, flow.is_period_complete) as boolean) as is_period_complete,
     cast(teams.member_count as integer) as team_size,
     -- speed
     cast(delivery.pull_requests_merged as integer) as pull_requests_merged,
