@@ -1,6 +1,7 @@
 """The short summary that ends `flowmart run`: rows per non-empty raw table, what dbt built and tested, the
 statuses the org config does not map yet, one headline per value stream for the last complete month (from
-the marts), the outcome alignment per value stream for the last complete quarter, and where the logs are."""
+the marts), the outcome alignment per value stream for the last complete quarter, the last survey wave's eNPS
+and lowest dimension per value stream, and where the logs are."""
 
 from __future__ import annotations
 
@@ -108,6 +109,39 @@ def outcomes(wh: Warehouse, start: date) -> list[str]:
     return lines
 
 
+# The sentiment section: per value stream, the last survey wave's eNPS and its least favourable dimension,
+# read from the sentiment mart only (suppressed figures are null there and show as "suppressed").
+LAST_WAVE_SQL = (
+    "select max(wave) from marts.value_stream_sentiment "
+    "where wave_start = (select max(wave_start) from marts.value_stream_sentiment)"
+)
+SENTIMENT_SQL = (
+    "select value_stream, dimension, enps, favourable_pct, is_suppressed from marts.value_stream_sentiment "
+    f"where wave = ({LAST_WAVE_SQL}) order by value_stream, dimension"
+)
+
+
+def sentiment(wh: Warehouse) -> tuple[str | None, list[str]]:
+    """(last wave, one line per value stream: eNPS and the lowest % favourable dimension of that wave)."""
+    if not wh.exists("marts", "value_stream_sentiment"):
+        return None, []
+    wave = wh.scalar(LAST_WAVE_SQL)
+    streams: dict[str, dict[str, Any]] = {}
+    for stream, dimension, enps, favourable, suppressed in wh.rows(SENTIMENT_SQL):
+        entry = streams.setdefault(stream, {"enps": None, "suppressed": False, "lowest": None})
+        if enps is not None:
+            entry["enps"] = float(enps)
+        entry["suppressed"] |= bool(suppressed) and dimension == "enps"
+        if favourable is not None and (entry["lowest"] is None or float(favourable) < entry["lowest"][1]):
+            entry["lowest"] = (dimension, float(favourable))
+    lines = []
+    for stream, entry in streams.items():
+        enps = "suppressed" if entry["suppressed"] else ("n/a" if entry["enps"] is None else f"{entry['enps']:+.0f}")
+        lowest = "n/a" if entry["lowest"] is None else f"{entry['lowest'][0]} {entry['lowest'][1]:.0f} % favourable"
+        lines.append(f"  {stream:<20} eNPS {enps}, lowest dimension {lowest}")
+    return wave, lines
+
+
 def headlines(wh: Warehouse, start: date) -> dict[str, dict[str, Any]]:
     """value stream -> metric -> value (None where the mart has no figure), for the streams of the marts."""
     values: dict[str, dict[str, Any]] = {}
@@ -205,6 +239,10 @@ def render(report: Any, target: str, warned: list[str] | tuple[str, ...] = ()) -
             lines.append(f"Outcomes ({quarter.year} Q{(quarter.month - 1) // 3 + 1}; lower FFR is better), "
                          "per value stream:")
             lines += outcome_lines
+        wave, sentiment_lines = sentiment(wh)
+        if sentiment_lines:
+            lines.append(f"Sentiment (survey wave {wave}), per value stream:")
+            lines += sentiment_lines
     if report.timings:
         lines.append("Timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in report.timings.items()))
     lines.append(f"Logs: {log_dir() / 'dbt.log'} (dbt), {log_dir() / 'flowmart.log'} (loaders)")
