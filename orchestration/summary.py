@@ -160,6 +160,10 @@ def render(report: Any, target: str, warned: list[str] | tuple[str, ...] = ()) -
         if delivery_lines:
             lines.append(f"Delivery ({start:%B %Y}), per value stream:")
             lines += delivery_lines
+    skipped = getattr(report, "skipped", [])
+    if skipped:
+        lines.append(f"Skipped, the rest landed ({len(skipped)}; the exit code is 3):")
+        lines += [f"  {line}" for line in skipped]
     if report.timings:
         lines.append("Timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in report.timings.items()))
     lines.append(f"Logs: {log_dir() / 'dbt.log'} (dbt), {log_dir() / 'flowmart.log'} (loaders)")
