@@ -282,7 +282,7 @@ def _existing_submissions(pipeline: dlt.Pipeline, waves: list[str], exclude: lis
         sub = by_sub.get(key)
         if sub is None:
             sub = by_sub[key] = Submission(source_file, (-1, row), respondent, wave, team, submitted)
-        sub.rows[row] = sub.rows.get(row, 0) + int(count)
+        sub.rows += ((row, int(count)),)
     return list(by_sub.values())
 
 

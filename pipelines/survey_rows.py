@@ -21,7 +21,6 @@ import pickle
 import re
 import statistics
 import tempfile
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -207,7 +206,7 @@ class Submission:
     wave: str
     team: str
     submitted_at: datetime | None
-    rows: dict[int, int] = field(default_factory=dict)  # row -> answers
+    rows: tuple[tuple[int, int], ...] = ()  # (row, answers) pairs, by row
     spill_id: int = -1  # -1: landed by an earlier load
     pending: dict[str, AnswerTuple] | None = None  # long shape, while the file is read: question -> answer
 
@@ -216,7 +215,7 @@ class Submission:
 
     @property
     def answer_count(self) -> int:
-        return sum(self.rows.values())
+        return sum(count for _row, count in self.rows)
 
 
 class AnswerSpill:
@@ -489,6 +488,9 @@ class FileValidator:
 
             identity = None if _blank(cells[roles["respondent"]]) else _cell_text(cells[roles["respondent"]])
             respondent_id = self.pseudonymise(identity) if identity else None
+            cache = getattr(self.pseudonymise, "_cache", None)  # a wide export names each identity once
+            if isinstance(cache, dict) and len(cache) > 10_000:
+                cache.clear()
             team_raw = cells[roles["team"]] if "team" in roles else None
             team, team_reason, team_detail = self._team(team_raw, identity)
             team_shown = team or (None if _blank(team_raw) else _cell_text(team_raw)[:40])
@@ -615,14 +617,16 @@ class FileValidator:
                     )
                 sub.pending[question_id] = answers[0]
             else:
-                sub = Submission(name, (position, row), respondent_id, wave, team, submitted_at, {row: len(answers)})
+                sub = Submission(name, (position, row), respondent_id, wave, team, submitted_at, ((row, len(answers)),))
                 sub.spill_id = spill.write(answers)
                 out.submissions.append(sub)
         for sub in long_subs.values():
             kept = list(sub.pending.values())
             sub.pending = None
+            per_row: dict[int, int] = {}
             for answer in kept:
-                sub.rows[answer[2]] = sub.rows.get(answer[2], 0) + 1
+                per_row[answer[2]] = per_row.get(answer[2], 0) + 1
+            sub.rows = tuple(sorted(per_row.items()))
             sub.spill_id = spill.write(kept)
             out.submissions.append(sub)
         return out
@@ -638,19 +642,30 @@ def resolve_duplicates(
 
     Returns (winning incoming submissions, quarantine rows: one per row of a losing submission, existing
     submissions to delete)."""
-    groups: dict[tuple[str, str], list[Submission]] = defaultdict(list)
+    groups: dict[tuple[str, str], Submission | list[Submission]] = {}  # a list only for a duplicate
     for sub in existing + incoming:
-        groups[(sub.respondent_id, sub.wave)].append(sub)
+        key = (sub.respondent_id, sub.wave)
+        held = groups.get(key)
+        if held is None:
+            groups[key] = sub
+        elif isinstance(held, list):
+            held.append(sub)
+        else:
+            groups[key] = [held, sub]
     winners: list[Submission] = []
     quarantine: list[dict[str, Any]] = []
     superseded: list[Submission] = []
-    for subs in groups.values():
-        subs.sort(key=Submission.rank)
+    for held in groups.values():
+        if not isinstance(held, list):
+            if held.spill_id >= 0:
+                winners.append(held)
+            continue
+        subs = sorted(held, key=Submission.rank)
         winner = subs[-1]
         for loser in subs[:-1]:
             where = f"{winner.source_file} row {winner.order[1]}"
             when = f" submitted {winner.submitted_at:%Y-%m-%d %H:%M}" if winner.submitted_at else ""
-            for row, count in sorted(loser.rows.items()):
+            for row, count in loser.rows:
                 quarantine.append({
                     "source_file": loser.source_file, "source_row": row, "source_column": "(row)",
                     "reason": "duplicate_submission",
