@@ -374,7 +374,7 @@ def survey_source(batch: SurveyBatch | None = None) -> list[Any]:
     resources = [
         dlt.resource(
             _stamp(batch.responses(), batch.loaded_at), name="responses", columns=RESPONSE_COLUMNS,
-            primary_key=["source_file", "respondent_id", "wave", "question_id"], write_disposition="merge",
+            merge_key="source_file", write_disposition={"disposition": "merge", "strategy": "delete-insert"},
         ),
         dlt.resource(
             _stamp(batch.quarantine, batch.loaded_at), name="quarantine", columns=QUARANTINE_COLUMNS,
