@@ -162,7 +162,7 @@ def render(report: Any, target: str, warned: list[str] | tuple[str, ...] = ()) -
             lines += delivery_lines
     skipped = getattr(report, "skipped", [])
     if skipped:
-        lines.append(f"Skipped, the rest landed ({len(skipped)}; the exit code is 3):")
+        lines.append(f"Skipped, the rest landed ({len(skipped)}; exit code 3 unless something failed):")
         lines += [f"  {line}" for line in skipped]
     if report.timings:
         lines.append("Timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in report.timings.items()))
