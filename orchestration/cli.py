@@ -11,10 +11,16 @@ from datetime import date
 from pathlib import Path
 
 from orchestration import console
+from pipelines.loadresult import skipped_inputs
 from pipelines.orgconfig import OrgConfigError
 from pipelines.settings import TARGETS, duckdb_path
 
 log = logging.getLogger("flowmart")
+
+# Exit codes: 0 all landed and built; 1 a failure (a source, dbt, anything else); 2 a configuration to fix;
+# 3 (EXIT_SKIPPED) the run completed but skipped inputs a loader could not read (a survey file, a GitHub
+# repository answering 404/403), named in the summary: everything else landed. A failure wins over 3.
+EXIT_SKIPPED = 3
 
 
 def _sample_dir(args: argparse.Namespace) -> Path:
@@ -39,6 +45,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             t = time.perf_counter()
             try:
                 report.landed[name] = runner.load_source(name, org, org_dir, target, args.full_refresh)
+                report.skipped += [f"{name}: {line}" for line in skipped_inputs(report.landed[name])]
             except Exception as exc:  # keep going: the other sources and dbt still run; exit code says it
                 log.error("loading %s failed: %s", name, console.describe(exc), exc_info=args.debug)
                 report.failures.append(f"load {name}: {console.describe(exc)}")
@@ -58,6 +65,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"FAILED: dbt build reported errors (see above, and {console.log_dir() / 'dbt.log'})",
                   file=sys.stderr)
         return 1
+    if report.skipped:
+        for line in report.skipped:
+            print(f"SKIPPED: {line}", file=sys.stderr)
+        return EXIT_SKIPPED
     return 0
 
 
@@ -80,7 +91,9 @@ def cmd_load(args: argparse.Namespace) -> int:
         counts = runner.load_source(args.source, org, org_dir, args.target, args.full_refresh)
     for table, n in counts.items():
         print(f"  {table:<40} {n:>10,}")
-    return 0
+    for line in skipped_inputs(counts):
+        print(f"SKIPPED: {args.source}: {line}", file=sys.stderr)
+    return EXIT_SKIPPED if skipped_inputs(counts) else 0
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -206,7 +219,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     """Run a command. An error prints one message (the traceback with --debug) and exits non-zero: 2 for a
-    configuration to fix, 1 for anything else."""
+    configuration to fix, 1 for anything else; 3 when `run` or `load` completed but skipped inputs it could
+    not read (named in its output), see EXIT_SKIPPED."""
     from orchestration.init import InitError
     from orchestration.runner import SettingsError
 

@@ -204,6 +204,7 @@ class RunReport:
     timings: dict[str, float] = field(default_factory=dict)
     dbt: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # "<source>: <input and why>": skipped, the rest landed
 
 
 def load_source(name: str, org: OrgConfig, org_dir: Path, target: str, full_refresh: bool = False) -> dict[str, int]:

@@ -243,6 +243,10 @@ def render(report: Any, target: str, warned: list[str] | tuple[str, ...] = ()) -
         if sentiment_lines:
             lines.append(f"Sentiment (survey wave {wave}), per value stream:")
             lines += sentiment_lines
+    skipped = getattr(report, "skipped", [])
+    if skipped:
+        lines.append(f"Skipped, the rest landed ({len(skipped)}; exit code 3 unless something failed):")
+        lines += [f"  {line}" for line in skipped]
     if report.timings:
         lines.append("Timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in report.timings.items()))
     lines.append(f"Logs: {log_dir() / 'dbt.log'} (dbt), {log_dir() / 'flowmart.log'} (loaders)")

@@ -17,7 +17,11 @@ People: logins and e-mails are pseudonymised (`*_id` columns), names are dropped
 (which often carry a login) are not landed. `*_is_bot` is true for `type: Bot` users and configured bot
 names; `*_bot_name` keeps a bot's login (bots are not people).
 
-A run is atomic: if a request stays broken (after dlt's retries on 429/5xx and the rate-limit waits
+One repository never blocks the others: a repository whose list endpoint answers 404 (misspelled, or
+invisible to the token) or 403 (no access) on its first page is skipped for that table, the others land,
+its cursors stay, and `load()` names it in `skipped` (the run's summary and exit code 3 report it).
+
+Otherwise a run is atomic: if a request stays broken (after dlt's retries on 429/5xx and the rate-limit waits
 below) the run fails with `ApiError` naming the URL, nothing of it lands and cursors stay where they
 were, so the next run resumes. GitHub rate limits (403/429 with `x-ratelimit-remaining: 0` and
 `x-ratelimit-reset`, or a `Retry-After` on a 403 secondary limit) are waited out, up to
@@ -48,6 +52,7 @@ import dlt
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.http import ApiClient, ApiError
+from pipelines.loadresult import LoadCounts
 from pipelines.orgconfig import OrgConfig
 from pipelines.privacy import Pseudonymiser
 from pipelines.settings import make_pipeline, row_counts
@@ -249,7 +254,24 @@ def github_source(
     workflow_pattern = re.compile(deployment_workflow_pattern) if deployment_workflow_pattern else None
     workers = max(1, int(workers))
     per_page = max(1, min(int(per_page), 100))
-    stats = {"prs": 0}
+    stats: dict[str, Any] = {"prs": 0, "skipped": {}}  # skipped: repository -> {what: why}
+
+    def repo_pages(repo: str, what: str, path: str, params: dict[str, Any],
+                   key: str | None = None) -> Iterator[list]:
+        """The pages of one repository's list; a 404 or 403 on the first page skips the repository for this
+        table (reported, nothing of it lands), a later or any other failure fails the run as always."""
+        first = True
+        try:
+            for page in client.pages(path, params, key):
+                first = False
+                yield page
+        except ApiError as exc:
+            if not first or exc.status not in (403, 404):
+                raise
+            why = ("HTTP 404: no such repository, or the token cannot see it" if exc.status == 404
+                   else "HTTP 403: the token has no access")
+            stats["skipped"].setdefault(repo, {})[what] = why
+            log.warning("github: %s: %s skipped (%s); the other repositories load", repo, what, why)
 
     def parallel(func: Callable[..., Any], *iterables: Any) -> list[Any]:
         """`func` over the items with `workers` requests in flight (results in input order)."""
@@ -287,7 +309,7 @@ def github_source(
             newest, newest_ids = since, set(seen_at_since)
             pages = fetched = 0
             params = {"state": "all", "sort": "updated", "direction": "desc", "per_page": per_page}
-            for page in client.pages(f"/repos/{repo}/pulls", params):
+            for page in repo_pages(repo, "pull requests", f"/repos/{repo}/pulls", params):
                 pages += 1
                 fresh = [
                     pr for pr in page
@@ -443,7 +465,7 @@ def github_source(
         state = dlt.current.resource_state().setdefault("windows", {})
         for repo in repos:
             rows = []
-            pages = client.pages(f"/repos/{repo}/deployments", {"per_page": per_page})
+            pages = repo_pages(repo, "deployments", f"/repos/{repo}/deployments", {"per_page": per_page})
             for d in changed_in_window(state, repo, pages):
                 creator_id, is_bot, bot = people.user(d.get("creator"))
                 environment = d.get("environment")
@@ -486,7 +508,8 @@ def github_source(
     def workflow_runs() -> Iterator[list[dict[str, Any]]]:
         state = dlt.current.resource_state().setdefault("windows", {})
         for repo in repos:
-            pages = client.pages(f"/repos/{repo}/actions/runs", {"per_page": per_page}, key="workflow_runs")
+            pages = repo_pages(repo, "workflow runs", f"/repos/{repo}/actions/runs", {"per_page": per_page},
+                               key="workflow_runs")
             rows = []
             for run in changed_in_window(state, repo, pages):
                 if not workflow_pattern.search(run.get("name") or ""):
@@ -511,7 +534,7 @@ def github_source(
     return resources
 
 
-source_stats: list[dict[str, int]] = []  # per source built in this process: PRs fetched
+source_stats: list[dict[str, Any]] = []  # per source built in this process: PRs fetched, repositories skipped
 
 
 def configured_repositories(org: OrgConfig) -> list[str]:
@@ -546,9 +569,20 @@ def _api_error(exc: BaseException) -> ApiError | None:
     return None
 
 
+def skipped_repositories(stats: dict[str, Any]) -> list[str]:
+    """One line per repository a load skipped (404/403), naming what of it did not load and why."""
+    lines = []
+    for repo, whats in sorted(stats.get("skipped", {}).items()):
+        reasons = sorted(set(whats.values()))
+        lines.append(f"github repository {repo}: skipped ({'; '.join(reasons)}): its {', '.join(whats)} did not "
+                     "load; check github.repositories / SOURCES__GITHUB__REPOSITORIES and the token's access")
+    return lines
+
+
 def load(org: OrgConfig, org_dir: Path | None = None, target: str | None = None,
-         full_refresh: bool = False) -> dict[str, int]:
-    """Run the GitHub load; returns rows landed per table. Raises `ApiError` (naming the URL) when a
+         full_refresh: bool = False) -> LoadCounts:
+    """Run the GitHub load; returns rows landed per table, with `skipped` naming each repository that
+    answered 404/403 (the others landed). Raises `ApiError` (naming the URL) when a
     request stays broken; nothing of the failed run lands and the cursors stay, so a re-run resumes.
     `full_refresh` drops the source's tables and cursors first and reloads everything."""
     pipeline = make_pipeline("github", target)
@@ -566,7 +600,7 @@ def load(org: OrgConfig, org_dir: Path | None = None, target: str | None = None,
     counts = row_counts(pipeline)
     log.info("github: %d pull requests in %.1f s (%.1f PRs/s); rows: %s", stats["prs"], seconds,
              stats["prs"] / max(seconds, 1e-9), counts)
-    return counts
+    return LoadCounts(counts, skipped=skipped_repositories(stats))
 
 
 if __name__ == "__main__":  # pragma: no cover - manual runs

@@ -14,7 +14,12 @@ log = logging.getLogger("flowmart.http")
 
 
 class ApiError(RuntimeError):
-    """A request that stayed broken after every retry. The message names method, URL and status."""
+    """A request that stayed broken after every retry. The message names method, URL and status; `status`
+    is the HTTP status of the last answer (None when there was none, e.g. a connection error)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def _json_or_none(response: Response) -> Any:
@@ -73,11 +78,12 @@ class ApiClient:
             raise ApiError(f"{method} {url} failed after {self.max_attempts} attempts: {exc}") from exc
         self.requests_sent += 1
         if response.status_code == 401 and self.auth_hint:
-            raise ApiError(f"{method} {response.url} was refused (HTTP 401, not authenticated): {self.auth_hint}")
+            raise ApiError(f"{method} {response.url} was refused (HTTP 401, not authenticated): {self.auth_hint}",
+                           status=401)
         if response.status_code >= 400:
             raise ApiError(
                 f"{method} {response.url} failed with HTTP {response.status_code} after retries: "
-                f"{response.text[:300]!r}"
+                f"{response.text[:300]!r}", status=response.status_code,
             )
         data = _json_or_none(response)
         if data is _MALFORMED:

@@ -175,3 +175,58 @@ def test_init_fills_the_config_from_the_site_and_the_first_run_succeeds_unchange
     teams = conn.execute("select count(distinct team) from marts.completed_work_items").fetchone()[0]
     conn.close()
     assert teams == len(projects)
+
+
+def _survey_config(folder: Path) -> Path:
+    """An org config whose survey folder holds one good export and one file that is no workbook."""
+    (folder / "surveys").mkdir()
+    (folder / "surveys" / "devex-2025-Q3.csv").write_text("respondent,team,focus\nann@acme.example,alpha,4\n")
+    (folder / "surveys" / "broken-2025-Q3.xlsx").write_bytes(b"not a workbook")
+    config = folder / "flowmart.yml"
+    config.write_text(yaml.safe_dump({
+        "value_streams": [{"name": "Core"}],
+        "teams": [{"name": "alpha", "value_stream": "Core"}],
+        "surveys": {"folder": "surveys", "questions": [
+            {"id": "focus", "text": "I have enough time for focused work.", "dimension": "deep_work"}]},
+    }))
+    return config
+
+
+def _responses(warehouse: Path) -> int:
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        return conn.execute("select count(*) from raw_survey.responses").fetchone()[0]
+
+
+def test_a_skipped_input_is_named_and_load_exits_3_while_the_rest_lands(warehouse, monkeypatch):
+    _no_source_settings(monkeypatch)
+    monkeypatch.setenv("FLOWMART__PSEUDONYM_SALT", "cli-test-salt")
+    config = _survey_config(warehouse.parent.parent)
+    result = _flowmart(warehouse.parent.parent, "load", "survey", "--org-config", str(config))
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "SKIPPED: survey: survey file broken-2025-Q3.xlsx: not a readable XLSX workbook" in result.stderr
+    assert _responses(warehouse) == 1
+
+
+def test_a_run_that_skipped_an_input_says_so_in_its_summary_and_exits_3(warehouse, monkeypatch, capsys):
+    from orchestration import cli, runner
+
+    _no_source_settings(monkeypatch)
+    monkeypatch.setenv("FLOWMART__PSEUDONYM_SALT", "cli-test-salt")
+    config = _survey_config(warehouse.parent.parent)
+    built = {"models": 1, "tests_passed": 1, "tests_warned": 0, "tests_failed": 0, "errors": 0, "success": 1}
+    monkeypatch.setattr(runner, "dbt_build", lambda *args, **kwargs: built)  # dbt is not this test's business
+
+    with pytest.raises(SystemExit) as exit_code:
+        cli.main(["run", "--org-config", str(config), "--sources", "survey"])
+
+    out = capsys.readouterr()
+    assert exit_code.value.code == 3, out.out + out.err
+    assert "Skipped, the rest landed (1; exit code 3 unless something failed):" in out.out
+    assert "survey: survey file broken-2025-Q3.xlsx: not a readable XLSX workbook" in out.out
+    assert "SKIPPED: survey: survey file broken-2025-Q3.xlsx" in out.err
+    assert _responses(warehouse) == 1
+
+    (warehouse.parent.parent / "surveys" / "broken-2025-Q3.xlsx").unlink()
+    with pytest.raises(SystemExit) as exit_code:
+        cli.main(["run", "--org-config", str(config), "--sources", "survey"])
+    assert exit_code.value.code == 0

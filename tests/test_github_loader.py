@@ -238,3 +238,37 @@ def test_generator_is_deterministic_and_plants_ai_adoption(tmp_path):
     after = [p for p in prs if p["created_at"] >= world.midpoint.strftime("%Y-%m-%dT%H:%M:%SZ")]
     labelled = [p for p in after if {"name": "ai-assisted"} in p["labels"]]
     assert after and len(labelled) / len(after) > 0.5
+
+
+def test_a_misspelled_repository_is_skipped_and_reported_and_the_others_land(server, sample, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCES__GITHUB__REPOSITORIES", ",".join([REPOS[0], "acme/chekout-web", REPOS[1]]))
+
+    landed = run_load(sample)
+
+    assert table_counts(tmp_path) == sample_counts(sample, REPOS)
+    assert len(landed.skipped) == 1
+    assert "acme/chekout-web" in landed.skipped[0] and "HTTP 404" in landed.skipped[0]
+    assert "pull requests, deployments" in landed.skipped[0]
+    # on every run, as long as it is configured
+    assert len(run_load(sample).skipped) == 1
+
+
+def test_a_repository_without_access_is_skipped_and_lands_once_access_is_granted(server, sample, tmp_path):
+    server.faults.add(r"^/repos/acme/mobile-app/", "403", times=-1)
+
+    landed = run_load(sample)
+
+    assert table_counts(tmp_path) == sample_counts(sample, REPOS[:1])
+    assert [line.split(":")[0] for line in landed.skipped] == ["github repository acme/mobile-app"]
+    assert "HTTP 403" in landed.skipped[0]
+
+    server.faults.clear()
+    assert run_load(sample).skipped == []
+    assert table_counts(tmp_path) == sample_counts(sample, REPOS)  # its cursors had stayed
+
+
+def test_a_403_on_a_later_page_still_fails_the_run_atomically(server, sample, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCES__GITHUB__PER_PAGE", "3")
+    server.faults.add(r"^/repos/acme/mobile-app/pulls\?", "403", times=-1, skip=1)
+    with pytest.raises(ApiError, match=r"HTTP 403"):
+        run_load(sample)

@@ -245,15 +245,15 @@ def test_every_rejected_value_lands_in_quarantine_with_file_row_column_and_reaso
     counts = survey.load(org_config(), warehouse)
 
     f = "devex-2025-Q3.csv"
-    assert quarantine(warehouse) == {
-        (f, 2, "focus", "out_of_scale"), (f, 2, "enps", "out_of_scale"), (f, 2, "mood", "unknown_question"),
-        (f, 3, "focus", "non_numeric"), (f, 3, "waiting", "out_of_scale"),
-        (f, 4, "focus", "unknown_team"), (f, 4, "waiting", "unknown_team"), (f, 4, "enps", "unknown_team"),
-        (f, 5, "focus", "missing_respondent"), (f, 5, "waiting", "missing_respondent"),
-        (f, 5, "enps", "missing_respondent"),
-        (f, 6, "focus", "duplicate_submission"), (f, 6, "waiting", "duplicate_submission"),
-        (f, 6, "enps", "duplicate_submission"),
-        (f, 8, "submitted_at", "invalid_submitted_at"), (f, 8, "(column 8)", "malformed_row"),
+    # one row per rejected value, column (row 1: the header) or row ("(row)"), with the values it stands for
+    assert set(query(warehouse, "select source_file, source_row, source_column, reason, value_count "
+                                "from raw_survey.quarantine")) == {
+        (f, 2, "focus", "out_of_scale", 1), (f, 2, "enps", "out_of_scale", 1), (f, 1, "mood", "unknown_question", 1),
+        (f, 3, "focus", "non_numeric", 1), (f, 3, "waiting", "out_of_scale", 1),
+        (f, 4, "(row)", "unknown_team", 3),
+        (f, 5, "(row)", "missing_respondent", 3),
+        (f, 6, "(row)", "duplicate_submission", 3),
+        (f, 8, "submitted_at", "invalid_submitted_at", 1), (f, 8, "(column 8)", "malformed_row", 1),
     }
     ann, bob, dee, eve = (PSEUDO(f"{n}@acme.example") for n in ("ann", "bob", "dee", "eve"))
     assert responses(warehouse) == {
@@ -263,11 +263,14 @@ def test_every_rejected_value_lands_in_quarantine_with_file_row_column_and_reaso
         (eve, "2025-Q3", "beta", "focus", 3, f), (eve, "2025-Q3", "beta", "waiting", 3, f),
         (eve, "2025-Q3", "beta", "enps", 3, f),
     }
-    assert counts == {"responses": 8, "quarantine": 16, "files": 1, "questions": 4}
+    assert counts == {"responses": 8, "quarantine": 10, "files": 1, "questions": 4}
+    assert counts.skipped == []
+    # every one of the 24 non-blank answers is accepted or counted in quarantine
+    assert query(warehouse, "select values_accepted, values_quarantined from raw_survey.files") == [(8, 16)]
     # the rejected raw value is kept for catalogue questions, withheld for unknown text columns
     assert query(warehouse, "select source_row, source_column, value from raw_survey.quarantine "
-                            "where source_row in (2, 3) order by 1, 2") == [
-        (2, "enps", "11"), (2, "focus", "6"), (2, "mood", None), (3, "focus", "lots"), (3, "waiting", "3.5")
+                            "where source_row in (1, 2, 3) order by 1, 2") == [
+        (1, "mood", None), (2, "enps", "11"), (2, "focus", "6"), (3, "focus", "lots"), (3, "waiting", "3.5")
     ]
     assert query(warehouse, "select count(*) from raw_survey.responses where submitted_at is null") == [(3,)]
 
@@ -339,34 +342,118 @@ def test_a_later_submission_in_a_new_file_supersedes_the_answers_an_earlier_load
 
     ann = PSEUDO("ann@acme.example")
     assert responses(warehouse) == {(ann, "2025-Q3", "alpha", "focus", 4, "devex-2025-Q3-b.csv")}
-    assert quarantine(warehouse) == {("devex-2025-Q3-a.csv", 2, "focus", "duplicate_submission")}
+    assert quarantine(warehouse) == {("devex-2025-Q3-a.csv", 2, "(row)", "duplicate_submission")}
 
 
-def test_a_file_unreadable_as_a_whole_fails_the_load_loudly_and_lands_nothing(warehouse):
+def file_quarantine(path: Path) -> dict[str, str]:
+    return dict(query(path, "select source_file, detail from raw_survey.quarantine where reason = 'invalid_file' "
+                            "and source_row = 0 and source_column = '(file)' and value_count is null"))
+
+
+def test_an_unreadable_file_is_quarantined_as_a_file_and_the_other_files_land(warehouse):
     folder = warehouse / "surveys"
     write_csv(folder / "devex-2025-Q3.csv", "respondent,team,focus\nann@acme.example,alpha,4\n")
     (folder / "broken-2025-Q3.xlsx").write_bytes(b"this is not a zip archive")
     latin1 = "respondent,team,focus\nren\xe9@acme.example,alpha,4\n".encode("latin-1")
     (folder / "latin1-2025-Q3.csv").write_bytes(latin1)
 
-    with pytest.raises(survey.SurveyFileError) as failure:
-        survey.load(org_config(), warehouse)
+    counts = survey.load(org_config(), warehouse)
 
-    assert "broken-2025-Q3.xlsx: not a readable XLSX workbook" in str(failure.value)
-    assert "latin1-2025-Q3.csv: not UTF-8 text" in str(failure.value)
-    landed = "select count(*) from information_schema.tables where table_schema = 'raw_survey'"
-    assert query(warehouse, landed) == [(0,)]
+    ann, rene = PSEUDO("ann@acme.example"), PSEUDO("ren\xe9@acme.example")
+    assert responses(warehouse) == {(ann, "2025-Q3", "alpha", "focus", 4, "devex-2025-Q3.csv")}
+    rejected = file_quarantine(warehouse)
+    assert rejected.keys() == {"broken-2025-Q3.xlsx", "latin1-2025-Q3.csv"}
+    assert "not a readable XLSX workbook" in rejected["broken-2025-Q3.xlsx"]
+    assert "not UTF-8 text (byte 25)" in rejected["latin1-2025-Q3.csv"]
+    assert counts["responses"] == 1 and counts["files"] == 1
+    assert len(counts.skipped) == 2
+    assert "broken-2025-Q3.xlsx: not a readable XLSX workbook" in counts.skipped[0]
+    assert "latin1-2025-Q3.csv: not UTF-8 text" in counts.skipped[1]
+
+    # still there and unchanged: skipped and reported again on every load
+    assert len(survey.load(org_config(), warehouse).skipped) == 2
+
+    # fixed: it lands and its file quarantine row goes; removed: its quarantine row goes
+    (folder / "latin1-2025-Q3.csv").write_bytes(latin1.decode("latin-1").encode("utf-8"))
+    (folder / "broken-2025-Q3.xlsx").unlink()
+    counts = survey.load(org_config(), warehouse)
+    assert counts.skipped == []
+    assert responses(warehouse) == {(ann, "2025-Q3", "alpha", "focus", 4, "devex-2025-Q3.csv"),
+                                    (rene, "2025-Q3", "alpha", "focus", 4, "latin1-2025-Q3.csv")}
+    assert quarantine(warehouse) == set()
 
 
-def test_a_file_without_a_respondent_column_or_wave_fails_naming_the_file(warehouse):
+def test_a_file_without_a_respondent_column_or_wave_is_quarantined_naming_the_file(warehouse):
     write_csv(warehouse / "surveys" / "devex-2025-Q3.csv", "name,team,focus\nAnn,alpha,4\n")
-    with pytest.raises(survey.SurveyFileError, match="devex-2025-Q3.csv: no respondent column"):
-        survey.load(org_config(), warehouse)
+    counts = survey.load(org_config(), warehouse)
+    assert "devex-2025-Q3.csv: no respondent column" in counts.skipped[0]
+    assert "no respondent column" in file_quarantine(warehouse)["devex-2025-Q3.csv"]
     (warehouse / "surveys" / "devex-2025-Q3.csv").unlink()
     write_csv(warehouse / "surveys" / "export.csv", "respondent,team,focus\nann@acme.example,alpha,4\n")
-    with pytest.raises(survey.SurveyFileError, match="export.csv: cannot tell the survey wave"):
-        survey.load(org_config(), warehouse)
-    assert survey.load(org_config(wave="2025-H2"), warehouse)["responses"] == 1  # the config's wave
+    counts = survey.load(org_config(), warehouse)
+    assert "export.csv: cannot tell the survey wave" in counts.skipped[0]
+    assert file_quarantine(warehouse).keys() == {"export.csv"}  # the removed file's row went with it
+    counts = survey.load(org_config(wave="2025-H2"), warehouse)  # the config's wave
+    assert counts["responses"] == 1 and counts.skipped == []
+    assert quarantine(warehouse) == set()
+
+
+def test_rows_of_a_file_that_left_the_folder_are_removed_and_what_it_superseded_comes_back(warehouse):
+    folder = warehouse / "surveys"
+    header = "respondent,submitted_at,team,focus,enps\n"
+    write_csv(folder / "devex-2025-Q3-a.csv", header + "ann@acme.example,2025-08-01,alpha,2,7\n"
+                                                        "bob@acme.example,2025-08-01,beta,3,x\n")
+    write_csv(folder / "devex-2025-Q3-b.csv", header + "ann@acme.example,2025-08-09,alpha,4,9\n"
+                                                        "cy@acme.example,2025-08-09,beta,6,8\n")
+    survey.load(org_config(load_free_text=True), warehouse)
+    ann, bob, cy = PSEUDO("ann@acme.example"), PSEUDO("bob@acme.example"), PSEUDO("cy@acme.example")
+    assert {r[0] for r in responses(warehouse) if r[5] == "devex-2025-Q3-b.csv"} == {ann, cy}
+
+    (folder / "devex-2025-Q3-b.csv").unlink()
+    survey.load(org_config(load_free_text=True), warehouse)
+
+    a = "devex-2025-Q3-a.csv"
+    assert responses(warehouse) == {(ann, "2025-Q3", "alpha", "focus", 2, a), (ann, "2025-Q3", "alpha", "enps", 7, a),
+                                    (bob, "2025-Q3", "beta", "focus", 3, a)}
+    assert quarantine(warehouse) == {(a, 3, "enps", "non_numeric")}
+    assert query(warehouse, "select source_file from raw_survey.files") == [(a,)]
+    for table in ("responses", "quarantine", "files"):
+        assert query(warehouse, f"select count(*) from raw_survey.{table} where source_file like '%-b.csv'") == [(0,)]
+
+
+def test_unknown_columns_are_quarantined_once_per_column_with_a_count(warehouse):
+    respondents, unknown = 300, 30
+    header = "respondent,submitted_at,team,focus," + ",".join(f"extra {i}" for i in range(unknown)) + "\n"
+    body = "".join(f"p{n}@acme.example,2025-08-01,alpha,{1 + n % 5}," + ",".join(["3"] * unknown) + "\n"
+                   for n in range(respondents))
+    write_csv(warehouse / "surveys" / "devex-2025-Q3.csv", header + body)
+
+    counts = survey.load(org_config(), warehouse)
+
+    assert counts["responses"] == respondents and counts["quarantine"] == unknown
+    rows = query(warehouse, "select source_row, source_column, reason, value_count, value from raw_survey.quarantine "
+                            "order by source_column")
+    assert rows == sorted((1, f"extra {i}", "unknown_question", respondents, "3") for i in range(unknown))
+    assert query(warehouse, "select values_accepted, values_quarantined from raw_survey.files") == [
+        (respondents, respondents * unknown)]
+
+
+def test_an_xlsx_formula_without_a_cached_value_is_quarantined_not_dropped(warehouse):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["respondent", "team", "focus", "enps"])
+    sheet.append(["ann@acme.example", "alpha", "=2+2", 8])  # openpyxl saves formulas without a cached value
+    sheet.append(["bob@acme.example", "beta", 3, 9])
+    book.save(warehouse / "surveys" / "pulse_2025_q3.xlsx")
+
+    counts = survey.load(org_config(), warehouse)
+
+    f = "pulse_2025_q3.xlsx"
+    ann, bob = PSEUDO("ann@acme.example"), PSEUDO("bob@acme.example")
+    assert responses(warehouse) == {(ann, "2025-Q3", "alpha", "enps", 8, f), (bob, "2025-Q3", "beta", "focus", 3, f),
+                                    (bob, "2025-Q3", "beta", "enps", 9, f)}
+    assert quarantine(warehouse) == {(f, 2, "focus", "formula_without_value")}
+    assert counts["quarantine"] == 1 and counts.skipped == []
 
 
 # --- the sample organisation, staging and privacy ------------------------------------------------
@@ -421,8 +508,9 @@ def test_sample_exports_load_with_only_the_planted_defects_quarantined(sample):
     assert written["survey_files"] == 8 and len(list((tmp / "surveys").glob("*.csv"))) == 8
     boms = [p for p in (tmp / "surveys").glob("*.csv") if p.read_bytes().startswith(b"\xef\xbb\xbf")]
     assert boms and all(";" in p.read_text(encoding="utf-8-sig").splitlines()[0] for p in boms)
-    assert counts["responses"] + counts["quarantine"] == written["survey_answers"]
-    reasons = dict(query(tmp, "select reason, count(*) from raw_survey.quarantine group by 1"))
+    quarantined = query(tmp, "select sum(value_count) from raw_survey.quarantine")[0][0]
+    assert counts["responses"] + quarantined == written["survey_answers"]
+    reasons = dict(query(tmp, "select reason, sum(value_count) from raw_survey.quarantine group by 1"))
     assert reasons == {"out_of_scale": 1, "non_numeric": 1, "duplicate_submission": 3}
     assert query(tmp, "select count(distinct wave), count(distinct shape) from raw_survey.responses "
                       "join raw_survey.files using (source_file)") == [(8, 2)]

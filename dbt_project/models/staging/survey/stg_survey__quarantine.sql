@@ -19,6 +19,10 @@ renamed as (
         cast(source_row as integer) as source_row,
         source_column,
 
+        ---------- measures
+        -- rows landed before value_count existed stood for one value each
+        cast(case when reason <> 'invalid_file' then coalesce(value_count, 1) end as integer) as value_count,
+
         ---------- dimensions
         reason,
         detail,
