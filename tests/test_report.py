@@ -128,7 +128,8 @@ def test_the_report_renders_every_chart_offline_in_headless_chromium(sample_run)
         titles = " | ".join(c["title"] for c in overview)
         for expected in ("Flow velocity", "Flow time", "Flow efficiency", "Flow load", "Flow distribution",
                          "Deployment frequency", "Change lead time", "Change fail rate", "recovery time",
-                         "Where pull requests wait"):
+                         "Where pull requests wait", "Feature Factory Ratio", "Closing the loop",
+                         "Investment by objective", "% favourable per survey dimension", "eNPS"):
             assert expected in titles, titles
         bands = driver.execute_script("return document.querySelector('table.figures').innerText")
         assert "change lead time" in bands and re.search(r"elite|high|medium|low", bands), bands
@@ -142,6 +143,7 @@ def test_the_report_renders_every_chart_offline_in_headless_chromium(sample_run)
         assert "Where work waits" in titles and "Aging work in progress" in titles, titles
         text = driver.find_element("id", "page").text
         assert "Beside its own baseline" in text and "baseline (3 months before)" in text
+        assert "Sentiment" in text and ("% favourable" in text or "No survey answers" in text)
         # a team page shows that team only: no other team's name on it
         assert not [t for t in teams if t != teams[0] and re.search(rf"\b{re.escape(t)}\b", text)]
     finally:
@@ -180,3 +182,20 @@ def test_the_readmes_dbt_docs_command_works_as_written(sample_run):
     assert "model.flowmart.flow_metrics_by_value_stream" in catalog["nodes"]
     manifest = json.loads((target / "manifest.json").read_text())
     assert "doc.flowmart.__overview__" in manifest["docs"] and (target / "index.html").exists()
+
+
+def test_a_suppressed_survey_cell_reads_suppressed_never_a_figure():
+    from orchestration.report import _drawable, sentiment_section, team_sentiment_block
+
+    cells = [{"wave": "2026-Q3", "dimension": "code_review", "respondents": 3, "is_suppressed": True,
+              "favourable_pct": None, "favourable_pct_change": None, "enps": None},
+             {"wave": "2026-Q3", "dimension": "enps", "respondents": 7, "is_suppressed": False,
+              "favourable_pct": None, "favourable_pct_change": None, "enps": 20.0}]
+    block = team_sentiment_block(cells)
+    assert block["rows"][0] == ["code review", 3, "suppressed", "suppressed"]
+    assert block["rows"][1][2] == "20.0"
+    # a value stream whose every cell is suppressed: no empty chart, a note naming the suppressed cells
+    streams = [dict(c, wave_start="2026-07-01", favourable_pct=None, enps=None, is_suppressed=True) for c in cells]
+    section = _drawable([sentiment_section(streams)])[0]
+    assert all(b["kind"] == "note" for b in section["blocks"])
+    assert "Suppressed" in section["blocks"][-1]["text"] and "2026-Q3 code review" in section["blocks"][-1]["text"]

@@ -3,7 +3,9 @@
 Every chart's SQL is a file in `queries/` (the same questions a BI tool asks: the README's "Connect Metabase"
 lists them); this module runs them, turns the rows into Plotly figures and writes them, with Plotly's JavaScript
 inlined, into `page.html`. The file opens offline. Pages: one per value stream (flow, delivery, pull requests)
-and one per team (its metrics beside its own baseline, where its work waits, its aging work in progress). No
+and one per team (its metrics beside its own baseline, where its work waits, its aging work in progress, how it
+feels). Outcome alignment and sentiment are on each value stream's page too; suppressed survey cells are shown
+as suppressed. No
 chart ranks teams and no figure names a person. A section whose marts are empty says what to configure.
 """
 
@@ -32,6 +34,10 @@ CONFIGURE = {
                 "(`delivery`); see the README, \"Point it at your own systems\".",
     "pull_requests": "No merged pull requests in the marts yet. Configure GitHub (`github.repositories` and "
                      "`SOURCES__GITHUB__ACCESS_TOKEN`).",
+    "outcomes": "No epics in scope yet. Outcome alignment reads the epics' outcome fields and the OKR catalogue: "
+                "configure `outcomes` and `okrs` in flowmart.yml (see flowmart.example.yml).",
+    "sentiment": "No survey wave in the marts yet. Configure the survey exports folder (`surveys` in flowmart.yml).",
+    "team_sentiment": "No survey answers from this team in the last wave.",
     "baselines": "No complete month with a baseline yet: baselines need a full month of data after the first.",
     "waiting": "No complete quarter with waiting time yet.",
     "aging": "No work in progress for this team.",
@@ -199,8 +205,76 @@ def pull_request_section(rows: list[dict[str, Any]]) -> dict[str, Any]:
     ]}
 
 
+def outcome_section(rows: list[dict[str, Any]], investment: list[dict[str, Any]]) -> dict[str, Any]:
+    if not any(r["epics_in_scope"] for r in rows):
+        return {"title": "Outcomes", "blocks": [note(CONFIGURE["outcomes"])]}
+    blocks = [
+        line_chart("Feature Factory Ratio (lower is better)", "% of epics",
+                   rows, [("Feature Factory Ratio", "feature_factory_ratio_pct")]),
+        line_chart("Closing the loop (actual outcome recorded)", "% of epics due", rows,
+                   [("closing the loop", "closing_the_loop_rate_pct")]),
+        line_chart("Alignment with the OKRs", "%", rows,
+                   [("epics linked to a key result", "okr_linkage_pct"),
+                    ("active time under linked epics", "aligned_active_time_pct")]),
+    ]
+    if investment:
+        quarter = investment[0]["period_start"][:7]
+        labels = [r["objective_title"] or r["category"] for r in investment]
+        blocks.append({"kind": "chart", "layout": {**_layout(f"Investment by objective (quarter from {quarter})",
+                                                             ""), "xaxis": {"title": {"text": "% of active time"}},
+                                                   "yaxis": {"type": "category", "autorange": "reversed"},
+                                                   "margin": {"l": 220, "r": 20, "t": 45, "b": 40}},
+                       "data": [{"type": "bar", "orientation": "h", "name": "share of active time", "y": labels,
+                                 "x": [r["active_time_share_pct"] for r in investment],
+                                 "marker": {"color": COLOURS[2]},
+                                 "hovertemplate": "%{x:.1f} % of active time<extra></extra>"}]})
+    return {"title": "Outcomes", "blocks": blocks}
+
+
+def sentiment_section(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    if not rows:
+        return {"title": "Sentiment", "blocks": [note(CONFIGURE["sentiment"])]}
+    waves = sorted({(r["wave_start"], r["wave"]) for r in rows})
+    by_dimension = _grouped([r for r in rows if r["dimension"] != "enps"], "dimension")
+    data = []
+    for i, (dimension, cells) in enumerate(sorted(by_dimension.items())):
+        value = {c["wave"]: c["favourable_pct"] for c in cells}
+        data.append({"type": "scatter", "mode": "lines+markers", "name": dimension.replace("_", " "),
+                     "x": [w for _start, w in waves], "y": [value.get(w) for _start, w in waves],
+                     "line": {"color": COLOURS[i % len(COLOURS)]}})
+    layout = {**_layout("% favourable per survey dimension, wave by wave", "% favourable"),
+              "xaxis": {"type": "category"}}
+    blocks = [{"kind": "chart", "data": data, "layout": layout}]
+    enps = [r for r in rows if r["dimension"] == "enps"]
+    if enps:
+        blocks.append({"kind": "chart", "layout": {**_layout("eNPS, wave by wave", "eNPS (-100 to 100)"),
+                                                   "xaxis": {"type": "category"},
+                                                   "yaxis": {"title": {"text": "eNPS"}, "range": [-100, 100]}},
+                       "data": [{"type": "bar", "name": "eNPS", "x": [r["wave"] for r in enps],
+                                 "y": [r["enps"] for r in enps], "marker": {"color": COLOURS[4]}}]})
+    suppressed = sorted({f"{r['wave']} {r['dimension'].replace('_', ' ')}" for r in rows if r["is_suppressed"]})
+    if suppressed:
+        blocks.append(note("Suppressed (fewer respondents than the anonymity threshold, no figure shown): "
+                           + ", ".join(suppressed) + "."))
+    return {"title": "Sentiment", "blocks": blocks}
+
+
+def team_sentiment_block(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    if not rows:
+        return note(CONFIGURE["team_sentiment"])
+    shown = []
+    for r in rows:
+        if r["is_suppressed"]:
+            shown.append([r["dimension"].replace("_", " "), r["respondents"], "suppressed", "suppressed"])
+        else:
+            figure = _fmt(r["enps"]) if r["dimension"] == "enps" else _fmt(r["favourable_pct"])
+            shown.append([r["dimension"].replace("_", " "), r["respondents"], figure, _fmt(r["favourable_pct_change"])])
+    return table([f"dimension (wave {rows[0]['wave']})", "respondents", "% favourable (eNPS)", "change (points)"],
+                 shown)
+
+
 def team_page(flow: list[dict[str, Any]], baselines: list[dict[str, Any]], waiting: list[dict[str, Any]],
-              aging: list[dict[str, Any]]) -> list[dict[str, Any]]:
+              aging: list[dict[str, Any]], sentiment: list[dict[str, Any]]) -> list[dict[str, Any]]:
     sections = [flow_section(flow, distribution=False)]
     if baselines:
         rows = [[b["area"], b["metric"].replace("_", " "), _fmt(b["metric_value"]), _fmt(b["baseline_value"]),
@@ -244,6 +318,21 @@ def team_page(flow: list[dict[str, Any]], baselines: list[dict[str, Any]], waiti
     else:
         blocks = [note(CONFIGURE["aging"])]
     sections.append({"title": "Aging work in progress", "blocks": blocks})
+    sections.append({"title": "Sentiment", "blocks": [team_sentiment_block(sentiment)]})
+    return sections
+
+
+def _has_figure(chart: dict[str, Any]) -> bool:
+    values = (trace["x"] if trace.get("orientation") == "h" else trace.get("y", []) for trace in chart["data"])
+    return any(v is not None for trace_values in values for v in trace_values)
+
+
+def _drawable(sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each chart without a single figure (every value null, e.g. all suppressed) becomes a note saying so."""
+    for section in sections:
+        section["blocks"] = [block if block["kind"] != "chart" or _has_figure(block)
+                             else note(f"{block['layout']['title']['text']}: no figure in these periods.")
+                             for block in section["blocks"]]
     return sections
 
 
@@ -258,17 +347,24 @@ def content(wh: Warehouse) -> dict[str, Any]:
     baselines = _grouped(rows["team_baselines"], "team")
     waiting = _grouped(rows["team_waiting"], "team")
     aging = _grouped(rows["team_aging_work"], "team")
+    outcomes = _grouped(rows["outcomes_by_value_stream"], "value_stream")
+    investment = _grouped(rows["investment_by_objective"], "value_stream")
+    sentiment = _grouped(rows["sentiment_by_value_stream"], "value_stream")
+    team_sentiment = _grouped(rows["team_sentiment"], "team")
     team_streams = {r["team"]: r["value_stream"] for name in ("team_flow", "team_baselines", "team_waiting",
                                                               "team_aging_work") for r in rows[name]}
     through = max((r["period_start"] for r in rows["flow_by_value_stream"] if r["is_period_complete"]), default=None)
     return {
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "last_complete_month": through[:7] if through else None,
-        "streams": {s: [flow_section(flow.get(s, [])), delivery_section(delivery.get(s, [])),
-                        pull_request_section(prs.get(s, []))] for s in streams},
+        "streams": {s: _drawable([flow_section(flow.get(s, [])), delivery_section(delivery.get(s, [])),
+                        pull_request_section(prs.get(s, [])),
+                        outcome_section(outcomes.get(s, []), investment.get(s, [])),
+                        sentiment_section(sentiment.get(s, []))]) for s in streams},
         "teams": {t: {"value_stream": team_streams[t],
-                      "sections": team_page(team_flow.get(t, []), baselines.get(t, []), waiting.get(t, []),
-                                            aging.get(t, []))}
+                      "sections": _drawable(team_page(team_flow.get(t, []), baselines.get(t, []),
+                                                      waiting.get(t, []), aging.get(t, []),
+                                                      team_sentiment.get(t, [])))}
                   for t in sorted(team_streams)},
     }
 
