@@ -7,8 +7,9 @@
       (team_sentiment), flow efficiency (flow_metrics_by_team);
     * quality: change fail rate, recovery time p50 (delivery_metrics_by_team), defect share of completed work
       (flow_metrics_by_team);
-    * impact: feature share of completed work (new capabilities, flow_metrics_by_team). Aligned work and the
-      Feature Factory Ratio belong here too once the outcome marts exist.
+    * impact: feature share of completed work (new capabilities, flow_metrics_by_team), aligned work (share of
+      completed items under epics linked to a key result) and the Feature Factory Ratio of the team's epics
+      (outcome_metrics_by_team).
     One row per team and month that either mart has. -#}
 {%- set excluded_dimensions = var('experience_index_excluded_dimensions', ['ai_usage', 'enps']) -%}
 
@@ -21,6 +22,11 @@ delivery as (
 
 flow as (
     select * from {{ ref('flow_metrics_by_team') }}
+    where grain = 'month'
+),
+
+outcomes as (
+    select * from {{ ref('outcome_metrics_by_team') }}
     where grain = 'month'
 ),
 
@@ -95,10 +101,13 @@ select
     cast(delivery.recovery_time_p50_hours as double precision) as recovery_time_p50_hours,
     cast(flow.completed_share_defect_pct as double precision) as defect_share_pct,
     -- impact
-    cast(flow.completed_share_feature_pct as double precision) as feature_share_pct
+    cast(flow.completed_share_feature_pct as double precision) as feature_share_pct,
+    cast(outcomes.aligned_items_pct as double precision) as aligned_items_pct,
+    cast(outcomes.feature_factory_ratio_pct as double precision) as feature_factory_ratio_pct
 
 from months
 inner join teams on teams.team = months.team
 left join delivery on delivery.team = months.team and delivery.period_start = months.month_start
 left join flow on flow.team = months.team and flow.period_start = months.month_start
+left join outcomes on outcomes.team = months.team and outcomes.period_start = months.month_start
 left join latest_waves on latest_waves.team = months.team and latest_waves.month_start = months.month_start
