@@ -2,16 +2,21 @@
 no unit tests) on the sample organisation at a scale, on DuckDB or PostgreSQL.
 
     .venv/bin/python -m benchmarks.flow_build --scale 50 [--anchor 2026-11-21] [--workdir /tmp/flowmart-flow]
-        [--target duckdb|postgres] [--repeat 3]
+        [--target duckdb|postgres] [--repeat 3] [--loaded FILE]
 
 1. The sample organisation at that scale is generated once into the workdir; its org config and Jira issues are
    loaded over HTTP from the local API server into a DuckDB file kept in the workdir (reused by later runs).
+   `--loaded FILE` uses a warehouse loaded otherwise instead, e.g. every source of the sample by
+   `FLOWMART_DUCKDB_PATH=FILE flowmart load ... --sample --scale 50` (GitHub takes most of that load's time).
 2. DuckDB: each repeat starts from a copy of that file. PostgreSQL: a throwaway server (tests/postgres.py; 4 GB
-   shared buffers, no fsync) gets the raw tables copied from that file with the column types dlt gives them.
+   shared buffers, no fsync) gets the raw tables (every `raw_*` schema) copied from that file with the column
+   types dlt gives them.
 3. `flowmart build` runs `--repeat` times with the clock at the day after the sample's last day (FLOWMART_NOW).
    Each build replaces every table, so the repeats on PostgreSQL start from the same raw tables too.
 
-Prints, per build, the wall time of `flowmart build` and dbt's elapsed time, then their medians.
+Prints, per build, the wall time of `flowmart build`, its CPU time (user + system of the process and its
+children: less sensitive than the wall time to other work on the machine) and dbt's elapsed time, then
+their medians.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -68,15 +74,15 @@ def loaded_warehouse(work: Path, scale: float, anchor: date) -> Path:
 
 
 def copy_raw(duckdb_file: Path, conn, scratch: Path) -> int:
-    """The raw_jira and raw_org tables (but dlt's own) of the DuckDB file, created in PostgreSQL with dlt's
-    types and filled; returns the number of rows."""
+    """The raw tables (every `raw_*` schema but dlt's own tables) of the DuckDB file, created in PostgreSQL
+    with dlt's types and filled; returns the number of rows."""
     import duckdb
 
     source = duckdb.connect(str(duckdb_file), read_only=True)
     rows = 0
     try:
-        tables = source.execute("select schema_name, table_name from duckdb_tables() where schema_name in "
-                                "('raw_jira', 'raw_org') and not starts_with(table_name, '_dlt')").fetchall()
+        tables = source.execute("select schema_name, table_name from duckdb_tables() where starts_with(schema_name, "
+                                "'raw_') and not starts_with(table_name, '_dlt')").fetchall()
         with conn.cursor() as cur:
             for schema, table in tables:
                 columns = source.execute("select column_name, data_type from information_schema.columns where "
@@ -84,7 +90,7 @@ def copy_raw(duckdb_file: Path, conn, scratch: Path) -> int:
                                          [schema, table]).fetchall()
                 cur.execute(f"create schema if not exists {schema}")
                 cur.execute(f"create table {schema}.{table} ("
-                            + ", ".join(f'"{name}" {TYPES[kind]}' for name, kind in columns) + ")")
+                            + ", ".join(f'"{name}" {TYPES.get(kind, kind.lower())}' for name, kind in columns) + ")")
                 csv = scratch / "table.csv"
                 source.execute(f"copy (select * from {schema}.{table}) to '{csv}' (header false, force_quote *)")
                 with csv.open() as rows_in:
@@ -97,19 +103,26 @@ def copy_raw(duckdb_file: Path, conn, scratch: Path) -> int:
     return rows
 
 
+def _child_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def build(work: Path, label: str, env: dict[str, str], target: str) -> dict[str, float]:
     target_path = work / "target"
+    cpu = _child_cpu()
     started = time.perf_counter()
     done = subprocess.run([FLOWMART, "build", "--target", target], cwd=work, env=env | {"DBT_TARGET_PATH":
                           str(target_path)}, capture_output=True, text=True)
     wall = time.perf_counter() - started
+    cpu = _child_cpu() - cpu
     (work / f"build-{label}.log").write_text(done.stdout + done.stderr)
     if done.returncode != 0:
         raise SystemExit(f"flowmart build ({label}) failed, see {work / f'build-{label}.log'}")
     results = json.loads((target_path / "run_results.json").read_text())
-    figures = {"wall": wall, "elapsed": results["elapsed_time"], "nodes": len(results["results"])}
-    print(f"{label:<12} wall {wall:6.1f} s   dbt elapsed {figures['elapsed']:6.1f} s   ({figures['nodes']} nodes)",
-          flush=True)
+    figures = {"wall": wall, "cpu": cpu, "elapsed": results["elapsed_time"], "nodes": len(results["results"])}
+    print(f"{label:<12} wall {wall:6.1f} s   cpu {cpu:6.1f} s   dbt elapsed {figures['elapsed']:6.1f} s   "
+          f"({figures['nodes']} nodes)", flush=True)
     return figures
 
 
@@ -120,13 +133,14 @@ def main() -> None:
     parser.add_argument("--workdir", default="/tmp/flowmart-flow")
     parser.add_argument("--target", choices=["duckdb", "postgres"], default="duckdb")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--loaded", help="an already loaded DuckDB warehouse to build from (default: load one)")
     args = parser.parse_args()
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
     anchor = date.fromisoformat(args.anchor)
     os.environ.setdefault("FLOWMART__PSEUDONYM_SALT", "benchmark")
     sys.path.insert(0, str(ROOT))
-    loaded = loaded_warehouse(work, args.scale, anchor)
+    loaded = Path(args.loaded).resolve() if args.loaded else loaded_warehouse(work, args.scale, anchor)
     warehouse = work / "warehouse.duckdb"
     now = f"{anchor + timedelta(days=1)} 00:00:00"
     env = os.environ | {"FLOWMART_DUCKDB_PATH": str(warehouse), "FLOWMART_NOW": now}
@@ -150,7 +164,8 @@ def main() -> None:
             server.stop()
     if len(runs) > 1:
         middle = {key: sorted(run[key] for run in runs)[len(runs) // 2] for key in runs[0]}
-        print(f"{'median':<12} wall {middle['wall']:6.1f} s   dbt elapsed {middle['elapsed']:6.1f} s", flush=True)
+        print(f"{'median':<12} wall {middle['wall']:6.1f} s   cpu {middle['cpu']:6.1f} s   "
+              f"dbt elapsed {middle['elapsed']:6.1f} s", flush=True)
 
 
 if __name__ == "__main__":
