@@ -207,12 +207,16 @@ class RunReport:
 
 
 def load_source(name: str, org: OrgConfig, org_dir: Path, target: str, full_refresh: bool = False) -> dict[str, int]:
+    """Load one source; returns rows landed per table. `full_refresh` reloads it from scratch, replacing its raw
+    tables only when the new load completed (orchestration.refresh)."""
+    from orchestration import refresh
+
     module = loader_module(name)
-    kwargs: dict[str, Any] = {"target": target}
-    if full_refresh:
-        kwargs["full_refresh"] = True
     started = time.perf_counter()
-    counts = module.load(org, org_dir, **kwargs)
+    if full_refresh:
+        counts = refresh.full_refresh(name, target, lambda: module.load(org, org_dir, target=target))
+    else:
+        counts = module.load(org, org_dir, target=target)
     tables = {table: n for table, n in counts.items() if not table.startswith("_")}
     log.info("loaded %s in %.1f s: %s rows in %d tables", name, time.perf_counter() - started,
              f"{sum(tables.values()):,}", len(tables))
