@@ -74,8 +74,17 @@ SOURCE_SETTINGS = {
 }
 
 
+# Read as secrets: dlt leaves a secret's value out of its traces (warehouse/.dlt_pipelines/*/trace.pickle).
+SECRET_SETTINGS = {"email", "api_token", "access_token"}
+
+
 def source_setting(source: str, key: str) -> Any:
     """A source's setting (dlt config/secrets or SOURCES__<SOURCE>__<KEY>), None when unset or unreadable."""
+    if key in SECRET_SETTINGS:
+        try:
+            return dlt.secrets.get(f"sources.{source}.{key}")
+        except Exception:  # noqa: BLE001 - an unreadable value counts as not configured
+            return None
     return _config(f"sources.{source}.{key}")
 
 

@@ -4,7 +4,10 @@ child processes and signals, no telemetry and no kept load packages."""
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -12,9 +15,24 @@ import pytest
 import yaml
 
 from orchestration.runner import LOADERS, load_source
+from pipelines import privacy
 from pipelines.orgconfig import load_org_config
 
 ROOT = Path(__file__).resolve().parent.parent
+FLOWMART = str(Path(sys.executable).with_name("flowmart"))
+
+
+def _flowmart_env(tmp: Path, **extra: str) -> dict[str, str]:
+    """The environment of a `flowmart` child process working in `tmp` (its warehouse and dlt folders there)."""
+    env = os.environ | {"PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+                        "FLOWMART_DUCKDB_PATH": str(tmp / "warehouse" / "flowmart.duckdb")}
+    env.pop("FLOWMART_PIPELINES_DIR", None)
+    return env | extra
+
+
+def _flowmart(tmp: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([FLOWMART, *args], cwd=tmp, env=_flowmart_env(tmp, **extra), capture_output=True,
+                          text=True, timeout=900)
 
 
 def _tables(db: Path, prefix: str = "raw_") -> dict[str, list[tuple]]:
@@ -79,3 +97,41 @@ def test_1_a_full_refresh_reloads_every_source_to_the_same_rows(every_source_org
     counts = load_source("jira", every_source_org, small_sample, "duckdb")
     assert counts["_issues_fetched"] < 10
     assert _tables(warehouse) == before
+
+
+TOKENS = {"SOURCES__JIRA__API_TOKEN": "jira-token-4f1e9c-never-on-disk",
+          "SOURCES__GITHUB__ACCESS_TOKEN": "ghp_7d2a0b-never-on-disk"}
+
+
+@pytest.mark.slow
+def test_3_no_token_is_written_to_any_file_by_a_run(small_sample, api_server, tmp_path, monkeypatch):
+    """The main job with recognisable tokens; then every file under its working folders (the warehouse, dlt's
+    pipelines, logs, the home folder, dbt's target) is searched for them."""
+    monkeypatch.delenv("FLOWMART_PIPELINES_DIR", raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    result = _flowmart(tmp_path, "run", "--org-config", str(small_sample / "org.yml"), HOME=str(home), **TOKENS)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert list((tmp_path / "warehouse" / ".dlt_pipelines").glob("*/trace.pickle")), "dlt wrote its traces"
+    files = [p for folder in (tmp_path, ROOT / "dbt_project" / "target", ROOT / "dbt_project" / "logs")
+             for p in folder.rglob("*") if p.is_file()]
+    assert len(files) > 20
+    for path in files:
+        data = path.read_bytes()
+        for name, token in TOKENS.items():
+            assert token.encode() not in data, f"{name} is written to {path}"
+
+
+def test_3_the_generated_salt_is_readable_by_its_owner_only(tmp_path, monkeypatch):
+    monkeypatch.delenv(privacy.ENV_VAR)
+    new = tmp_path / "new" / ".dlt" / "secrets.toml"
+    salt = privacy.get_salt(new)
+    assert stat.S_IMODE(new.stat().st_mode) == 0o600
+    assert privacy.get_salt(new) == salt
+    shared = tmp_path / "shared" / ".dlt" / "secrets.toml"  # a secrets file the user wrote, readable by all
+    shared.parent.mkdir(parents=True)
+    shared.write_text('[sources.jira]\napi_token = "x"\n')
+    shared.chmod(0o644)
+    privacy.get_salt(shared)
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o600
+    assert 'api_token = "x"' in shared.read_text()
