@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -24,6 +25,11 @@ def _sample_dir(args: argparse.Namespace) -> Path:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    with contextlib.ExitStack() as held:  # the run lock, from the configuration's check to the summary
+        return _run(args, held)
+
+
+def _run(args: argparse.Namespace, held: contextlib.ExitStack) -> int:
     from orchestration import runner, summary
 
     target = args.target
@@ -31,7 +37,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     config_path = runner.org_config_path(args.org_config)
     started = time.perf_counter()
     wanted = None if args.sources is None else ["org", *args.sources]
-    with _environment(args, config_path, wanted) as (org, org_dir, sample):
+    with _environment(args, config_path, wanted, held, "run") as (org, org_dir, sample):
         report.sample = sample
         names = runner.configured_sources(org) if wanted is None else wanted
         for name in names:
@@ -58,11 +64,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _environment(args: argparse.Namespace, config_path: Path | None, wanted: list[str] | None = None):
-    from orchestration import runner
+def _environment(args: argparse.Namespace, config_path: Path | None, wanted: list[str] | None,
+                 held: contextlib.ExitStack, command: str):
+    """runner.environment; the warehouse's run lock is taken into `held` once the configuration is complete."""
+    from orchestration import runlock, runner
 
     return runner.environment(config_path, use_sample=args.sample, sample_dir=_sample_dir(args),
-                              scale=args.scale, anchor=_anchor(args), wanted=wanted)
+                              scale=args.scale, anchor=_anchor(args), wanted=wanted,
+                              ready=lambda: held.enter_context(runlock.hold(args.target, command)))
 
 
 def _anchor(args: argparse.Namespace) -> date | None:
@@ -73,7 +82,8 @@ def cmd_load(args: argparse.Namespace) -> int:
     from orchestration import runner
 
     config_path = runner.org_config_path(args.org_config)
-    with _environment(args, config_path, ["org", args.source]) as (org, org_dir, _sample):
+    with contextlib.ExitStack() as held, \
+            _environment(args, config_path, ["org", args.source], held, "load") as (org, org_dir, _sample):
         counts = runner.load_source(args.source, org, org_dir, args.target, args.full_refresh)
     for table, n in counts.items():
         print(f"  {table:<40} {n:>10,}")
@@ -81,9 +91,9 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from orchestration import runner
+    from orchestration import runlock, runner
 
-    with console.dbt_progress():
+    with runlock.hold(args.target, "build"), console.dbt_progress():
         counts = runner.dbt_build(args.target, select=args.select, full_refresh=args.full_refresh,
                                   unit_tests=args.unit_tests)
     print(f"dbt: {counts['models']} models built, {counts['tests_passed']} tests passed, "
@@ -191,8 +201,9 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     """Run a command. An error prints one message (the traceback with --debug) and exits non-zero: 2 for a
-    configuration to fix, 1 for anything else."""
+    configuration to fix, 3 when another run holds the warehouse, 1 for anything else."""
     from orchestration.init import InitError
+    from orchestration.runlock import RunLocked
     from orchestration.runner import SettingsError
 
     args = parser().parse_args(argv)
@@ -204,6 +215,9 @@ def main(argv: list[str] | None = None) -> None:
             raise
         print(f"flowmart: {exc}", file=sys.stderr)
         code = 2
+    except RunLocked as exc:
+        print(f"flowmart: {exc}", file=sys.stderr)
+        code = 3
     except KeyboardInterrupt:
         code = 130
     except Exception as exc:  # noqa: BLE001 - one clear message; --debug shows the traceback

@@ -9,7 +9,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -278,12 +278,14 @@ def dbt_build(target: str, select: list[str] | None = None, full_refresh: bool =
 
 @contextlib.contextmanager
 def environment(config_path: Path | None = None, *, use_sample: bool = False, sample_dir: Path | None = None,
-                scale: float = 1.0, anchor: date | None = None,
-                wanted: list[str] | None = None) -> Iterator[tuple[OrgConfig, Path, bool]]:
+                scale: float = 1.0, anchor: date | None = None, wanted: list[str] | None = None,
+                ready: Callable[[], Any] | None = None) -> Iterator[tuple[OrgConfig, Path, bool]]:
     """(org config, its folder, is_sample). The sample organisation (generated once, served by the local API
     server for the duration) only with `use_sample`, or when nothing at all is configured: no org config and
     no source setting. An explicit configuration that lacks a setting of a source to load (`wanted`, default:
-    every source it points at) raises SettingsError before anything is loaded."""
+    every source it points at) raises SettingsError before anything is loaded. `ready()` is called once the
+    configuration is known to be complete, before anything is written (the CLI takes the run lock there)."""
+    ready = ready or (lambda: None)
     if not use_sample and (config_path is not None or source_settings_set()):
         if config_path is None:
             raise SettingsError(
@@ -292,10 +294,12 @@ def environment(config_path: Path | None = None, *, use_sample: bool = False, sa
                 "(the built-in sample runs only when nothing is configured, or with --sample)")
         org = load_org_config(config_path)
         check_settings(org, config_path, wanted)
+        ready()
         print(f"flowmart: loading {', '.join(wanted or configured_sources(org))} as configured in {config_path}")
         yield org, config_path.parent, False
         return
     folder = sample_dir or duckdb_path().parent / "sample"
+    ready()
     print(f"flowmart: no source configured, running on the built-in sample organisation "
           f"(scale {scale}, served from {folder} by a local API server)")
     ensure_sample(folder, scale, anchor)

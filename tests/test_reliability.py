@@ -135,3 +135,37 @@ def test_3_the_generated_salt_is_readable_by_its_owner_only(tmp_path, monkeypatc
     privacy.get_salt(shared)
     assert stat.S_IMODE(shared.stat().st_mode) == 0o600
     assert 'api_token = "x"' in shared.read_text()
+
+
+def _minimal_org(folder: Path) -> Path:
+    path = folder / "flowmart.yml"
+    path.write_text("value_streams: [{name: Payments}]\nteams: [{name: checkout, value_stream: Payments}]\n",
+                    encoding="utf-8")
+    return path
+
+
+def test_4_a_second_run_names_the_run_that_holds_the_warehouse_and_exits_3(warehouse, tmp_path):
+    from orchestration import runlock
+
+    _minimal_org(tmp_path)
+    with runlock.hold("duckdb", "run"):
+        for command in (["run", "--sources"], ["load", "org"], ["build"]):
+            result = _flowmart(tmp_path, *command)
+            assert result.returncode == 3, result.stdout + result.stderr
+            message = result.stderr.strip()
+            assert message.startswith(f"flowmart: another flowmart run holds the warehouse ({warehouse}.lock): "
+                                      f"pid {os.getpid()} since "), message
+            assert "(flowmart run); nothing was done" in message and "Traceback" not in message
+    assert not warehouse.exists(), "nothing was loaded"
+
+
+def test_4_the_lock_of_a_dead_run_is_taken_over(warehouse, tmp_path):
+    _minimal_org(tmp_path)
+    warehouse.parent.mkdir(parents=True)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    Path(f"{warehouse}.lock").write_text(f"pid {dead.pid} since 2026-12-01 10:00:00 UTC (flowmart run)\n")
+    result = _flowmart(tmp_path, "load", "org")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"took over the lock of a run that ended without releasing it (pid {dead.pid} since" in result.stderr
+    assert Path(f"{warehouse}.lock").read_text() == ""  # released at the end
