@@ -10,6 +10,7 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from orchestration import console
 from pipelines.orgconfig import OrgConfigError
@@ -25,15 +26,22 @@ def _sample_dir(args: argparse.Namespace) -> Path:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    with contextlib.ExitStack() as held:  # the run lock, from the configuration's check to the summary
-        return _run(args, held)
+    """A signal (Ctrl-C, SIGTERM) stops the whole run, and the message says where it stopped."""
+    from orchestration import runner
+
+    report = runner.RunReport(target=args.target, sample=False)
+    try:
+        with contextlib.ExitStack() as held:  # the run lock, from the configuration's check to the summary
+            return _run(args, held, report)
+    except KeyboardInterrupt as exc:
+        done = f"; loaded before: {', '.join(report.landed)}" if report.landed else ""
+        raise KeyboardInterrupt(console.signal_name(exc), f"{report.step}{done}; nothing after it ran") from exc
 
 
-def _run(args: argparse.Namespace, held: contextlib.ExitStack) -> int:
+def _run(args: argparse.Namespace, held: contextlib.ExitStack, report: Any) -> int:
     from orchestration import runner, summary
 
     target = args.target
-    report = runner.RunReport(target=target, sample=False)
     config_path = runner.org_config_path(args.org_config)
     started = time.perf_counter()
     wanted = None if args.sources is None else ["org", *args.sources]
@@ -42,13 +50,17 @@ def _run(args: argparse.Namespace, held: contextlib.ExitStack) -> int:
         names = runner.configured_sources(org) if wanted is None else wanted
         for name in names:
             t = time.perf_counter()
+            report.step = f"loading {name}"
             try:
                 report.landed[name] = runner.load_source(name, org, org_dir, target, args.full_refresh)
             except Exception as exc:  # keep going: the other sources and dbt still run; exit code says it
+                if console.interruption(exc):
+                    raise console.interruption(exc) from exc
                 log.error("loading %s failed: %s", name, console.describe(exc), exc_info=args.debug)
                 report.failures.append(f"load {name}: {console.describe(exc)}")
             report.timings[f"load {name}"] = time.perf_counter() - t
     t = time.perf_counter()
+    report.step = "running dbt build"
     with console.dbt_progress() as progress:
         report.dbt = runner.dbt_build(target, full_refresh=args.full_refresh, unit_tests=args.unit_tests)
     report.timings["dbt build"] = time.perf_counter() - t
@@ -208,6 +220,7 @@ def main(argv: list[str] | None = None) -> None:
 
     args = parser().parse_args(argv)
     console.setup_logging(args.verbose)
+    console.stop_on_termination()
     try:
         code = args.func(args)
     except (OrgConfigError, SettingsError, InitError) as exc:
@@ -218,13 +231,19 @@ def main(argv: list[str] | None = None) -> None:
     except RunLocked as exc:
         print(f"flowmart: {exc}", file=sys.stderr)
         code = 3
-    except KeyboardInterrupt:
-        code = 130
+    except KeyboardInterrupt as exc:
+        message, code = console.stopped(exc)
+        print(f"flowmart: {message}", file=sys.stderr)
     except Exception as exc:  # noqa: BLE001 - one clear message; --debug shows the traceback
-        if args.debug:
+        stop = console.interruption(exc)
+        if stop is not None:  # a signal, wrapped by dlt
+            message, code = console.stopped(stop)
+            print(f"flowmart: {message}", file=sys.stderr)
+        elif args.debug:
             raise
-        print(f"flowmart: {console.describe(exc)} (--debug shows the traceback)", file=sys.stderr)
-        code = 1
+        else:
+            print(f"flowmart: {console.describe(exc)} (--debug shows the traceback)", file=sys.stderr)
+            code = 1
     raise SystemExit(code)
 
 

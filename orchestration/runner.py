@@ -213,6 +213,7 @@ class RunReport:
     timings: dict[str, float] = field(default_factory=dict)
     dbt: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    step: str = "preparing the run"  # where the run is, for the message when a signal stops it
 
 
 def load_source(name: str, org: OrgConfig, org_dir: Path, target: str, full_refresh: bool = False) -> dict[str, int]:
@@ -270,6 +271,8 @@ def dbt_build(target: str, select: list[str] | None = None, full_refresh: bool =
             counts["tests_passed"] += status == "pass"
             counts["tests_warned"] += status == "warn"
             counts["tests_failed"] += status in ("fail", "error")
+    if isinstance(result.exception, KeyboardInterrupt):
+        raise result.exception
     if result.exception is not None:
         raise RuntimeError(f"dbt build could not run: {result.exception}")
     counts["success"] = int(bool(result.success))
