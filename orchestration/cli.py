@@ -78,12 +78,21 @@ def _run(args: argparse.Namespace, held: contextlib.ExitStack, report: Any) -> i
 
 def _environment(args: argparse.Namespace, config_path: Path | None, wanted: list[str] | None,
                  held: contextlib.ExitStack, command: str):
-    """runner.environment; the warehouse's run lock is taken into `held` once the configuration is complete."""
-    from orchestration import runlock, runner
+    """runner.environment; once the configuration is complete, the warehouse is taken into `held`."""
+    from orchestration import runner
 
     return runner.environment(config_path, use_sample=args.sample, sample_dir=_sample_dir(args),
                               scale=args.scale, anchor=_anchor(args), wanted=wanted,
-                              ready=lambda: held.enter_context(runlock.hold(args.target, command)))
+                              ready=lambda: held.enter_context(_warehouse(args.target, command)))
+
+
+@contextlib.contextmanager
+def _warehouse(target: str, command: str):
+    """The warehouse for one command: the run lock (one run at a time), then, on DuckDB, the file held open."""
+    from orchestration import runlock, warehouse
+
+    with runlock.hold(target, command), warehouse.held_open(target):
+        yield
 
 
 def _anchor(args: argparse.Namespace) -> date | None:
@@ -103,9 +112,9 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from orchestration import runlock, runner
+    from orchestration import runner
 
-    with runlock.hold(args.target, "build"), console.dbt_progress():
+    with _warehouse(args.target, "build"), console.dbt_progress():
         counts = runner.dbt_build(args.target, select=args.select, full_refresh=args.full_refresh,
                                   unit_tests=args.unit_tests)
     print(f"dbt: {counts['models']} models built, {counts['tests_passed']} tests passed, "
@@ -213,10 +222,11 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     """Run a command. An error prints one message (the traceback with --debug) and exits non-zero: 2 for a
-    configuration to fix, 3 when another run holds the warehouse, 1 for anything else."""
+    configuration to fix, 3 when another process holds the warehouse, 1 for anything else."""
     from orchestration.init import InitError
     from orchestration.runlock import RunLocked
     from orchestration.runner import SettingsError
+    from orchestration.warehouse import WarehouseBusy
 
     args = parser().parse_args(argv)
     console.setup_logging(args.verbose)
@@ -228,7 +238,7 @@ def main(argv: list[str] | None = None) -> None:
             raise
         print(f"flowmart: {exc}", file=sys.stderr)
         code = 2
-    except RunLocked as exc:
+    except (RunLocked, WarehouseBusy) as exc:
         print(f"flowmart: {exc}", file=sys.stderr)
         code = 3
     except KeyboardInterrupt as exc:

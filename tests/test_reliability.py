@@ -242,3 +242,29 @@ def test_6_ctrl_c_stops_the_whole_run_and_says_where(run_sample, tmp_path):
     assert err.strip().splitlines()[-1].startswith("flowmart: stopped by Ctrl-C while loading "), err
     assert "dbt build" not in out and "Traceback" not in err
     assert _gone(server)
+
+
+def test_5_a_reader_holding_the_duckdb_file_is_waited_for_then_named(warehouse, tmp_path):
+    import threading
+
+    _minimal_org(tmp_path)
+    warehouse.parent.mkdir(parents=True)
+    duckdb.connect(str(warehouse)).close()
+    reader = duckdb.connect(str(warehouse), read_only=True)  # as the README's "Query it" does
+    try:
+        result = _flowmart(tmp_path, "load", "org", FLOWMART_DUCKDB_WAIT="2")
+    finally:
+        reader.close()
+    assert result.returncode == 3, result.stdout + result.stderr
+    message = result.stderr.strip().splitlines()[-1]
+    assert message.startswith(f"flowmart: the warehouse {warehouse} is held open by pid {os.getpid()} ("), message
+    assert "waited 2 s (FLOWMART_DUCKDB_WAIT)" in message and "credentials" not in result.stderr
+    # a reader that closes within the wait: the run waits for it, then loads
+    reader = duckdb.connect(str(warehouse), read_only=True)
+    threading.Timer(3, reader.close).start()
+    result = _flowmart(tmp_path, "load", "org", FLOWMART_DUCKDB_WAIT="60")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "waiting up to 60 s for it to close (FLOWMART_DUCKDB_WAIT)" in result.stderr
+    conn = duckdb.connect(str(warehouse), read_only=True)
+    assert conn.execute("select count(*) from raw_org.teams").fetchone() == (1,)
+    conn.close()
