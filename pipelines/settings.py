@@ -18,6 +18,10 @@ TARGETS = ("duckdb", "postgres")
 # After a merge, dlt keeps the merged rows in `raw_<source>_staging`; empty it so no copy of a loaded
 # row lingers outside the tables the models read (privacy, and disk).
 os.environ.setdefault("LOAD__TRUNCATE_STAGING_DATASET", "true")
+# dlt keeps each completed load package with a copy of its rows under the pipelines folder: delete them.
+os.environ.setdefault("LOAD__DELETE_COMPLETED_JOBS", "true")
+# No anonymous usage statistics from dlt (dbt's are off in dbt_project.yml); set to true to send them.
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 
 def duckdb_path() -> Path:

@@ -105,17 +105,30 @@ TOKENS = {"SOURCES__JIRA__API_TOKEN": "jira-token-4f1e9c-never-on-disk",
           "SOURCES__GITHUB__ACCESS_TOKEN": "ghp_7d2a0b-never-on-disk"}
 
 
-@pytest.mark.slow
-def test_3_no_token_is_written_to_any_file_by_a_run(small_sample, api_server, tmp_path, monkeypatch):
-    """The main job with recognisable tokens; then every file under its working folders (the warehouse, dlt's
-    pipelines, logs, the home folder, dbt's target) is searched for them."""
-    monkeypatch.delenv("FLOWMART_PIPELINES_DIR", raising=False)
-    home = tmp_path / "home"
+@pytest.fixture(scope="module")
+def token_run(small_sample: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The main job (`flowmart run`) on the small sample behind a local API server, with recognisable tokens,
+    in a folder of its own: (folder, result)."""
+    from pipelines.sample.server import SampleApiServer
+
+    tmp = tmp_path_factory.mktemp("token_run")
+    home = tmp / "home"
     home.mkdir()
-    result = _flowmart(tmp_path, "run", "--org-config", str(small_sample / "org.yml"), HOME=str(home), **TOKENS)
+    with SampleApiServer(small_sample) as server:
+        result = _flowmart(tmp, "run", "--org-config", str(small_sample / "org.yml"), HOME=str(home),
+                           SOURCES__JIRA__BASE_URL=server.url, SOURCES__JIRA__EMAIL="tester@acme.example",
+                           SOURCES__GITHUB__BASE_URL=server.url, **TOKENS)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert list((tmp_path / "warehouse" / ".dlt_pipelines").glob("*/trace.pickle")), "dlt wrote its traces"
-    files = [p for folder in (tmp_path, ROOT / "dbt_project" / "target", ROOT / "dbt_project" / "logs")
+    return tmp, result
+
+
+@pytest.mark.slow
+def test_3_no_token_is_written_to_any_file_by_a_run(token_run):
+    """Every file under the run's working folders (the warehouse, dlt's pipelines, logs, the home folder, dbt's
+    target) is searched for the tokens."""
+    tmp, _result = token_run
+    assert list((tmp / "warehouse" / ".dlt_pipelines").glob("*/trace.pickle")), "dlt wrote its traces"
+    files = [p for folder in (tmp, ROOT / "dbt_project" / "target", ROOT / "dbt_project" / "logs")
              for p in folder.rglob("*") if p.is_file()]
     assert len(files) > 20
     for path in files:
@@ -268,3 +281,27 @@ def test_5_a_reader_holding_the_duckdb_file_is_waited_for_then_named(warehouse, 
     conn = duckdb.connect(str(warehouse), read_only=True)
     assert conn.execute("select count(*) from raw_org.teams").fetchone() == (1,)
     conn.close()
+
+
+@pytest.mark.slow
+def test_9_no_usage_statistics_and_no_copy_of_the_loaded_rows_in_dlts_folders(token_run, warehouse):
+    from dbt import tracking
+
+    from orchestration.runner import dbt_invoke
+
+    tmp, _result = token_run
+    loaded = [p for p in (tmp / "warehouse" / ".dlt_pipelines").glob("*/load/loaded/*/completed_jobs/*")]
+    packages = list((tmp / "warehouse" / ".dlt_pipelines").glob("*/load/loaded/*"))
+    assert packages and not loaded, loaded[:5]
+    # dlt, as flowmart configures it wherever it runs (the CLI, Dagster)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("RUNTIME__", "LOAD__"))}
+    probe = subprocess.run([sys.executable, "-c", "import pipelines.settings\n"
+                            "from dlt.common.configuration import resolve_configuration\n"
+                            "from dlt.common.configuration.specs import RuntimeConfiguration\n"
+                            "print(resolve_configuration(RuntimeConfiguration()).dlthub_telemetry)"],
+                           cwd=tmp, env=environment, capture_output=True, text=True, timeout=120)
+    assert probe.stdout.strip() == "False", probe.stdout + probe.stderr
+    # dbt, as flowmart runs it
+    result = dbt_invoke("parse", "duckdb")
+    assert result.success, result.exception
+    assert tracking.active_user is not None and tracking.active_user.do_not_track
