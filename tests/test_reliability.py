@@ -305,3 +305,28 @@ def test_9_no_usage_statistics_and_no_copy_of_the_loaded_rows_in_dlts_folders(to
     result = dbt_invoke("parse", "duckdb")
     assert result.success, result.exception
     assert tracking.active_user is not None and tracking.active_user.do_not_track
+
+
+def test_2_a_jira_full_refresh_that_fails_after_some_pages_leaves_the_raw_data_as_it_was(small_sample, api_server,
+                                                                                        warehouse, tmp_path):
+    config = str(small_sample / "org.yml")
+    first = _flowmart(tmp_path, "load", "jira", "--org-config", config)
+    assert first.returncode == 0, first.stdout + first.stderr
+    before = _tables(warehouse, "raw_jira")
+    assert len(before["raw_jira.issues"]) > 400
+    api_server.faults.add(r"/rest/api/3/search/jql", "500", times=-1, skip=3)  # pages 1-3 answer, then 500s
+    result = _flowmart(tmp_path, "load", "jira", "--org-config", config, "--full-refresh")
+    assert result.returncode == 1, result.stdout + result.stderr
+    message = result.stderr.strip().splitlines()[-1]
+    assert message.startswith("flowmart: the full refresh of jira did not complete, raw_jira is kept as it was "
+                              "before it: "), message
+    assert "HTTP 500" in message
+    assert _tables(warehouse, "raw_jira") == before
+    assert not [s for s in _schemas(warehouse) if s.startswith("aside_")]
+    # its dlt state is as it was too: the next load is incremental
+    api_server.faults.clear()
+    again = _flowmart(tmp_path, "load", "jira", "--org-config", config)
+    assert again.returncode == 0, again.stdout + again.stderr
+    fetched = next(line for line in again.stdout.splitlines() if line.strip().startswith("_issues_fetched"))
+    assert int(fetched.split()[-1].replace(",", "")) < 10, fetched
+    assert _tables(warehouse, "raw_jira") == before
