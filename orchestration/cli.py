@@ -54,8 +54,8 @@ def _run(args: argparse.Namespace, held: contextlib.ExitStack, report: Any) -> i
             try:
                 report.landed[name] = runner.load_source(name, org, org_dir, target, args.full_refresh)
             except Exception as exc:  # keep going: the other sources and dbt still run; exit code says it
-                if console.interruption(exc):
-                    raise console.interruption(exc) from exc
+                if (stop := console.interruption(exc)) is not None:  # Ctrl-C inside a load stops the run
+                    raise stop from exc
                 log.error("loading %s failed: %s", name, console.describe(exc), exc_info=args.debug)
                 report.failures.append(f"load {name}: {console.describe(exc)}")
             report.timings[f"load {name}"] = time.perf_counter() - t

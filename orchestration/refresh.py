@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipelines.settings import loading_aside, make_pipeline
+from pipelines.settings import loading_aside, make_pipeline, pipelines_dir
 
 log = logging.getLogger("flowmart")
 
@@ -40,8 +40,14 @@ def full_refresh(source: str, target: str, load: Callable[[], dict[str, int]]) -
         discard(source, target)
         raise
     swap(source, target)
-    discard(source, target)
     return counts
+
+
+def discard_leftovers(source: str, target: str) -> None:
+    """Before a plain load: drop what a full refresh that was killed left aside (its copies of the rows)."""
+    if (pipelines_dir() / "aside" / f"flowmart_{source}_{target}").exists():
+        log.info("dropping what an interrupted full refresh of %s left aside", source)
+        discard(source, target)
 
 
 def _pipelines(source: str, target: str) -> tuple[Any, Any]:
@@ -65,8 +71,8 @@ def _tables(client: Any, schema: str) -> dict[str, list[tuple[str, str]]]:
 
 def swap(source: str, target: str) -> None:
     """In one transaction: every table of raw_<source> gets the rows of its aside twin (new columns are added,
-    a table only the aside has is created, a table the aside lacks is emptied). Then the aside dlt state
-    replaces the pipeline's."""
+    a table only the aside has is created, a table the aside lacks is emptied) and the aside datasets are
+    dropped. Then the aside dlt state replaces the pipeline's."""
     main, aside = _pipelines(source, target)
     with main.sql_client() as client:
         q = client.escape_column_name
@@ -88,6 +94,8 @@ def swap(source: str, target: str) -> None:
                 client.execute_sql(f"insert into {raw}.{q(table)} ({names}) select {names} from {new}.{q(table)}")
             for table in old_tables.keys() - new_tables.keys():
                 client.execute_sql(f"delete from {raw}.{q(table)}")
+            for dataset in (aside.dataset_name, f"{aside.dataset_name}_staging"):
+                client.execute_sql(f"drop schema if exists {q(dataset)} cascade")
     working_dir, aside_dir = Path(main.working_dir), Path(aside.working_dir)
     shutil.rmtree(working_dir, ignore_errors=True)
     shutil.move(aside_dir, working_dir)

@@ -226,6 +226,7 @@ def load_source(name: str, org: OrgConfig, org_dir: Path, target: str, full_refr
     if full_refresh:
         counts = refresh.full_refresh(name, target, lambda: module.load(org, org_dir, target=target))
     else:
+        refresh.discard_leftovers(name, target)
         counts = module.load(org, org_dir, target=target)
     tables = {table: n for table, n in counts.items() if not table.startswith("_")}
     log.info("loaded %s in %.1f s: %s rows in %d tables", name, time.perf_counter() - started,

@@ -330,3 +330,17 @@ def test_2_a_jira_full_refresh_that_fails_after_some_pages_leaves_the_raw_data_a
     fetched = next(line for line in again.stdout.splitlines() if line.strip().startswith("_issues_fetched"))
     assert int(fetched.split()[-1].replace(",", "")) < 10, fetched
     assert _tables(warehouse, "raw_jira") == before
+
+
+@pytest.mark.slow
+def test_soak_two_kills_then_a_plain_run_gives_the_clean_runs_marts(tmp_path):
+    """Two kill points of scripts/crash_soak.py: a plain run killed during its loads, then a full refresh
+    killed later on; after each, a plain run ends with the marts of a clean run."""
+    from scripts.crash_soak import Soak
+
+    soak = Soak(tmp_path, 0.05)
+    reference, seconds = soak.clean()
+    assert reference["completed_work_items"]
+    for index, share in ((0, 0.3), (1, 0.6)):
+        ok, what = soak.kill_and_recover(index, round(seconds * share, 2), reference)
+        assert ok, what
