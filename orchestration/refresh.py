@@ -4,15 +4,14 @@ The loader runs as usual, but its pipeline lands in `aside_raw_<source>` with fr
 known files) in its own working folder (`settings.loading_aside`). When that load completed, one
 transaction replaces the rows of every table of `raw_<source>` with those of the aside dataset (adding
 new columns; views on the raw tables stay), then the aside dlt state becomes the pipeline's. A load that
-fails, or a run that is killed, leaves `raw_<source>` and its dlt state exactly as they were: the next
-full refresh discards what the failed one left aside."""
+fails, or a run that is killed, leaves `raw_<source>` and its dlt state exactly as they were; the next
+load of the source drops what the failed one left aside."""
 
 from __future__ import annotations
 
 import logging
 import shutil
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from pipelines.settings import loading_aside, make_pipeline, pipelines_dir
@@ -30,6 +29,7 @@ def full_refresh(source: str, target: str, load: Callable[[], dict[str, int]]) -
     try:
         with loading_aside(source):
             counts = load()
+        swap(source, target)  # one transaction: all of it, or (an error, a signal) none of it
     except Exception as exc:
         discard(source, target)
         from orchestration.console import describe
@@ -39,7 +39,7 @@ def full_refresh(source: str, target: str, load: Callable[[], dict[str, int]]) -
     except BaseException:  # Ctrl-C, SIGTERM: the raw tables are untouched; tidy up what is cheap to tidy
         discard(source, target)
         raise
-    swap(source, target)
+    adopt_state(source, target)
     return counts
 
 
@@ -72,7 +72,7 @@ def _tables(client: Any, schema: str) -> dict[str, list[tuple[str, str]]]:
 def swap(source: str, target: str) -> None:
     """In one transaction: every table of raw_<source> gets the rows of its aside twin (new columns are added,
     a table only the aside has is created, a table the aside lacks is emptied) and the aside datasets are
-    dropped. Then the aside dlt state replaces the pipeline's."""
+    dropped."""
     main, aside = _pipelines(source, target)
     with main.sql_client() as client:
         q = client.escape_column_name
@@ -96,11 +96,15 @@ def swap(source: str, target: str) -> None:
                 client.execute_sql(f"delete from {raw}.{q(table)}")
             for dataset in (aside.dataset_name, f"{aside.dataset_name}_staging"):
                 client.execute_sql(f"drop schema if exists {q(dataset)} cascade")
-    working_dir, aside_dir = Path(main.working_dir), Path(aside.working_dir)
-    shutil.rmtree(working_dir, ignore_errors=True)
-    shutil.move(aside_dir, working_dir)
     log.info("full refresh of %s: raw_%s replaced by the completed load (%d tables)", source, source,
              len(new_tables))
+
+
+def adopt_state(source: str, target: str) -> None:
+    """After the swap: the aside dlt state (cursors, schema) becomes the pipeline's."""
+    main, aside = _pipelines(source, target)
+    shutil.rmtree(main.working_dir, ignore_errors=True)
+    shutil.move(aside.working_dir, main.working_dir)
 
 
 def discard(source: str, target: str) -> None:

@@ -4,7 +4,8 @@ runs two kill points of it); nothing is written inside the project:
 
     .venv/bin/python scripts/crash_soak.py --kills 10 [--scale 0.05] [--seed 1] [--workdir /tmp/flowmart-soak]
 
-1. A clean run into a warehouse of its own gives the reference marts and the run's duration.
+1. The sample is generated; a clean run into a warehouse of its own gives the reference marts and the run's
+   duration.
 2. Each kill: `flowmart run` (every other one with `--full-refresh`) on a second warehouse, killed with SIGKILL
    after a random time between 0.5 s and the clean run's duration; then a plain `flowmart run`, whose marts
    are compared with the reference, table by table, row by row (floats to 9 significant digits). The
@@ -23,6 +24,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 FLOWMART = str(Path(sys.executable).with_name("flowmart"))
@@ -68,7 +70,10 @@ class Soak:
         return f"{ended}; last line: {lines[-1][:100] if lines else '-'}"
 
     def clean(self) -> tuple[dict[str, list[str]], float]:
-        """The reference marts and the clean run's duration."""
+        """The reference marts and the clean run's duration (the sample generated before, as for later runs)."""
+        from orchestration.runner import ensure_sample
+
+        ensure_sample(self.sample, self.scale, date.fromisoformat(ANCHOR))
         folder = self.workdir / "clean"
         started = time.perf_counter()
         result = self.run(folder)

@@ -334,13 +334,13 @@ def test_2_a_jira_full_refresh_that_fails_after_some_pages_leaves_the_raw_data_a
 
 @pytest.mark.slow
 def test_soak_two_kills_then_a_plain_run_gives_the_clean_runs_marts(tmp_path):
-    """Two kill points of scripts/crash_soak.py: a plain run killed during its loads, then a full refresh
-    killed later on; after each, a plain run ends with the marts of a clean run."""
+    """Two kill points of scripts/crash_soak.py: a plain run, then a full refresh, each killed with SIGKILL
+    (most likely during its loads); after each, a plain run ends with the marts of a clean run."""
     from scripts.crash_soak import Soak
 
     soak = Soak(tmp_path, 0.05)
     reference, seconds = soak.clean()
     assert reference["completed_work_items"]
-    for index, share in ((0, 0.3), (1, 0.6)):
+    for index, share in ((0, 0.2), (1, 0.3)):  # during the loads, most likely
         ok, what = soak.kill_and_recover(index, round(seconds * share, 2), reference)
         assert ok, what
