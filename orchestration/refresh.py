@@ -32,15 +32,27 @@ def full_refresh(source: str, target: str, load: Callable[[], dict[str, int]]) -
         swap(source, target)  # one transaction: all of it, or (an error, a signal) none of it
     except Exception as exc:
         discard(source, target)
-        from orchestration.console import describe
-
         raise RefreshError(f"the full refresh of {source} did not complete, raw_{source} is kept as it was "
-                           f"before it: {describe(exc)}") from exc
+                           f"before it: {_first_cause(exc)}") from exc
     except BaseException:  # Ctrl-C, SIGTERM: the raw tables are untouched; tidy up what is cheap to tidy
         discard(source, target)
         raise
     adopt_state(source, target)
     return counts
+
+
+def _first_cause(exc: BaseException) -> str:
+    """The message of the first flowmart error behind `exc` (a loader's own wrapper speaks of a plain load, e.g.
+    "earlier pages were kept"), else what console.describe says."""
+    from orchestration.console import describe
+
+    found, chain, seen = None, exc, set()
+    while chain is not None and id(chain) not in seen:
+        seen.add(id(chain))
+        if type(chain).__module__.startswith(("pipelines.", "orchestration.")):
+            found = chain
+        chain = chain.__cause__ or chain.__context__
+    return str(found) if found is not None else describe(exc)
 
 
 def discard_leftovers(source: str, target: str) -> None:

@@ -249,6 +249,10 @@ def test_6_the_sample_api_server_dies_with_the_run(run_sample, tmp_path, sig):
 def test_6_ctrl_c_stops_the_whole_run_and_says_where(run_sample, tmp_path):
     run = _start_run(tmp_path, run_sample)
     server = _server_of(run)
+    log = tmp_path / "warehouse" / "logs" / "flowmart.log"
+    deadline = time.monotonic() + 120
+    while not (log.exists() and "loaded org in" in log.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the loads are under way
     os.killpg(run.pid, signal.SIGINT)  # as a terminal does: to the run and its children
     out, err = run.communicate(timeout=120)
     assert run.returncode == 130, out + err
