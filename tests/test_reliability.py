@@ -224,6 +224,14 @@ def _server_of(run: subprocess.Popen[str], timeout: float = 120) -> int:
     raise AssertionError("the sample API server did not start")
 
 
+def _wait_for_the_loads(tmp: Path) -> None:
+    """Until the run's log says the org config was loaded: the sources' loads are under way."""
+    log = tmp / "warehouse" / "logs" / "flowmart.log"
+    deadline = time.monotonic() + 120
+    while not (log.exists() and "loaded org in" in log.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def _gone(pid: int, timeout: float = 10) -> bool:
     deadline = time.monotonic() + timeout
     while _alive(pid) and time.monotonic() < deadline:
@@ -236,6 +244,7 @@ def _gone(pid: int, timeout: float = 10) -> bool:
 def test_6_the_sample_api_server_dies_with_the_run(run_sample, tmp_path, sig):
     run = _start_run(tmp_path, run_sample)
     server = _server_of(run)
+    _wait_for_the_loads(tmp_path)
     os.kill(run.pid, sig)
     _out, err = run.communicate(timeout=120)
     assert _gone(server), "the sample API server outlived the run"
@@ -249,10 +258,7 @@ def test_6_the_sample_api_server_dies_with_the_run(run_sample, tmp_path, sig):
 def test_6_ctrl_c_stops_the_whole_run_and_says_where(run_sample, tmp_path):
     run = _start_run(tmp_path, run_sample)
     server = _server_of(run)
-    log = tmp_path / "warehouse" / "logs" / "flowmart.log"
-    deadline = time.monotonic() + 120
-    while not (log.exists() and "loaded org in" in log.read_text()) and time.monotonic() < deadline:
-        time.sleep(0.05)  # until the loads are under way
+    _wait_for_the_loads(tmp_path)
     os.killpg(run.pid, signal.SIGINT)  # as a terminal does: to the run and its children
     out, err = run.communicate(timeout=120)
     assert run.returncode == 130, out + err
