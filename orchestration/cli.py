@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from orchestration import console
 from pipelines.loadresult import skipped_inputs
@@ -21,6 +23,8 @@ log = logging.getLogger("flowmart")
 # 3 (EXIT_SKIPPED) the run completed but skipped inputs a loader could not read (a survey file, a GitHub
 # repository answering 404/403), named in the summary: everything else landed. A failure wins over 3.
 EXIT_SKIPPED = 3
+# 4 (EXIT_BUSY) another run holds the warehouse (run lock), or a reader held the DuckDB file past the wait
+EXIT_BUSY = 4
 
 
 def _sample_dir(args: argparse.Namespace) -> Path:
@@ -30,27 +34,43 @@ def _sample_dir(args: argparse.Namespace) -> Path:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """A signal (Ctrl-C, SIGTERM) stops the whole run, and the message says where it stopped."""
+    from orchestration import runner
+
+    report = runner.RunReport(target=args.target, sample=False)
+    try:
+        with contextlib.ExitStack() as held:  # the run lock, from the configuration's check to the summary
+            return _run(args, held, report)
+    except KeyboardInterrupt as exc:
+        done = f"; loaded before: {', '.join(report.landed)}" if report.landed else ""
+        raise KeyboardInterrupt(console.signal_name(exc), f"{report.step}{done}; nothing after it ran") from exc
+
+
+def _run(args: argparse.Namespace, held: contextlib.ExitStack, report: Any) -> int:
     from orchestration import runner, summary
     from orchestration.report import write_report
 
     target = args.target
-    report = runner.RunReport(target=target, sample=False)
     config_path = runner.org_config_path(args.org_config)
     started = time.perf_counter()
     wanted = None if args.sources is None else ["org", *args.sources]
-    with _environment(args, config_path, wanted) as (org, org_dir, sample):
+    with _environment(args, config_path, wanted, held, "run") as (org, org_dir, sample):
         report.sample = sample
         names = runner.configured_sources(org) if wanted is None else wanted
         for name in names:
             t = time.perf_counter()
+            report.step = f"loading {name}"
             try:
                 report.landed[name] = runner.load_source(name, org, org_dir, target, args.full_refresh)
                 report.skipped += [f"{name}: {line}" for line in skipped_inputs(report.landed[name])]
             except Exception as exc:  # keep going: the other sources and dbt still run; exit code says it
+                if (stop := console.interruption(exc)) is not None:  # Ctrl-C inside a load stops the run
+                    raise stop from exc
                 log.error("loading %s failed: %s", name, console.describe(exc), exc_info=args.debug)
                 report.failures.append(f"load {name}: {console.describe(exc)}")
             report.timings[f"load {name}"] = time.perf_counter() - t
     t = time.perf_counter()
+    report.step = "running dbt build"
     with console.dbt_progress() as progress:
         report.dbt = runner.dbt_build(target, full_refresh=args.full_refresh, unit_tests=args.unit_tests)
     report.timings["dbt build"] = time.perf_counter() - t
@@ -72,11 +92,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _environment(args: argparse.Namespace, config_path: Path | None, wanted: list[str] | None = None):
+def _environment(args: argparse.Namespace, config_path: Path | None, wanted: list[str] | None,
+                 held: contextlib.ExitStack, command: str):
+    """runner.environment; once the configuration is complete, the warehouse is taken into `held`."""
     from orchestration import runner
 
     return runner.environment(config_path, use_sample=args.sample, sample_dir=_sample_dir(args),
-                              scale=args.scale, anchor=_anchor(args), wanted=wanted)
+                              scale=args.scale, anchor=_anchor(args), wanted=wanted,
+                              ready=lambda: held.enter_context(_warehouse(args.target, command)))
+
+
+@contextlib.contextmanager
+def _warehouse(target: str, command: str):
+    """The warehouse for one command: the run lock (one run at a time), then, on DuckDB, the file held open."""
+    from orchestration import runlock, warehouse
+
+    with runlock.hold(target, command), warehouse.held_open(target):
+        yield
 
 
 def _anchor(args: argparse.Namespace) -> date | None:
@@ -87,7 +119,8 @@ def cmd_load(args: argparse.Namespace) -> int:
     from orchestration import runner
 
     config_path = runner.org_config_path(args.org_config)
-    with _environment(args, config_path, ["org", args.source]) as (org, org_dir, _sample):
+    with contextlib.ExitStack() as held, \
+            _environment(args, config_path, ["org", args.source], held, "load") as (org, org_dir, _sample):
         counts = runner.load_source(args.source, org, org_dir, args.target, args.full_refresh)
     for table, n in counts.items():
         print(f"  {table:<40} {n:>10,}")
@@ -99,7 +132,7 @@ def cmd_load(args: argparse.Namespace) -> int:
 def cmd_build(args: argparse.Namespace) -> int:
     from orchestration import runner
 
-    with console.dbt_progress():
+    with _warehouse(args.target, "build"), console.dbt_progress():
         counts = runner.dbt_build(args.target, select=args.select, full_refresh=args.full_refresh,
                                   unit_tests=args.unit_tests)
     print(f"dbt: {counts['models']} models built, {counts['tests_passed']} tests passed, "
@@ -219,13 +252,16 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     """Run a command. An error prints one message (the traceback with --debug) and exits non-zero: 2 for a
-    configuration to fix, 1 for anything else; 3 when `run` or `load` completed but skipped inputs it could
-    not read (named in its output), see EXIT_SKIPPED."""
+    configuration to fix, 1 for anything else; 3 (EXIT_SKIPPED) when `run` or `load` completed but skipped inputs
+    it could not read (named in its output); 4 (EXIT_BUSY) when another run or a reader holds the warehouse."""
     from orchestration.init import InitError
+    from orchestration.runlock import RunLocked
     from orchestration.runner import SettingsError
+    from orchestration.warehouse import WarehouseBusy
 
     args = parser().parse_args(argv)
     console.setup_logging(args.verbose)
+    console.stop_on_termination()
     try:
         code = args.func(args)
     except (OrgConfigError, SettingsError, InitError) as exc:
@@ -233,13 +269,22 @@ def main(argv: list[str] | None = None) -> None:
             raise
         print(f"flowmart: {exc}", file=sys.stderr)
         code = 2
-    except KeyboardInterrupt:
-        code = 130
+    except (RunLocked, WarehouseBusy) as exc:
+        print(f"flowmart: {exc}", file=sys.stderr)
+        code = EXIT_BUSY
+    except KeyboardInterrupt as exc:
+        message, code = console.stopped(exc)
+        print(f"flowmart: {message}", file=sys.stderr)
     except Exception as exc:  # noqa: BLE001 - one clear message; --debug shows the traceback
-        if args.debug:
+        stop = console.interruption(exc)
+        if stop is not None:  # a signal, wrapped by dlt
+            message, code = console.stopped(stop)
+            print(f"flowmart: {message}", file=sys.stderr)
+        elif args.debug:
             raise
-        print(f"flowmart: {console.describe(exc)} (--debug shows the traceback)", file=sys.stderr)
-        code = 1
+        else:
+            print(f"flowmart: {console.describe(exc)} (--debug shows the traceback)", file=sys.stderr)
+            code = 1
     raise SystemExit(code)
 
 

@@ -133,3 +133,45 @@ def describe(exc: BaseException) -> str:
             return str(chain)
         chain = chain.__cause__ or chain.__context__
     return str(exc) or type(exc).__name__
+
+
+def stop_on_termination() -> None:
+    """SIGTERM and SIGHUP stop flowmart as Ctrl-C does (KeyboardInterrupt naming the signal), so the run ends
+    through its clean-ups: the sample API server stops, the run lock is released, a full refresh is undone."""
+    import signal
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop)
+
+
+def interruption(exc: BaseException) -> KeyboardInterrupt | None:
+    """The KeyboardInterrupt (Ctrl-C, SIGTERM, SIGHUP) behind an error, if any: dlt wraps it in its own error."""
+    chain, seen = exc, set()
+    while chain is not None and id(chain) not in seen:
+        if isinstance(chain, KeyboardInterrupt):
+            return chain
+        seen.add(id(chain))
+        chain = chain.__cause__ or chain.__context__
+    return None
+
+
+def signal_name(exc: KeyboardInterrupt) -> str:
+    """SIGINT (Ctrl-C), or the signal that flowmart's handler or dlt's turned into this KeyboardInterrupt."""
+    import signal
+
+    if getattr(exc, "signal_code", None):  # dlt's, for a signal during its normalize or load step
+        return signal.Signals(exc.signal_code).name
+    return exc.args[0] if exc.args and str(exc.args[0]).startswith("SIG") else "SIGINT"
+
+
+def stopped(exc: KeyboardInterrupt) -> tuple[str, int]:
+    """(what to print, exit code 128 + the signal's number) for a run stopped by a signal; a KeyboardInterrupt
+    of (signal name, where) says where it stopped."""
+    import signal
+
+    name = signal_name(exc)
+    where = f" while {exc.args[1]}" if len(exc.args) > 1 else ""
+    return f"stopped by {'Ctrl-C' if name == 'SIGINT' else name}{where}", 128 + int(signal.Signals[name])

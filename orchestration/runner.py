@@ -9,7 +9,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -74,8 +74,17 @@ SOURCE_SETTINGS = {
 }
 
 
+# Read as secrets: dlt leaves a secret's value out of its traces (warehouse/.dlt_pipelines/*/trace.pickle).
+SECRET_SETTINGS = {"email", "api_token", "access_token"}
+
+
 def source_setting(source: str, key: str) -> Any:
     """A source's setting (dlt config/secrets or SOURCES__<SOURCE>__<KEY>), None when unset or unreadable."""
+    if key in SECRET_SETTINGS:
+        try:
+            return dlt.secrets.get(f"sources.{source}.{key}")
+        except Exception:  # noqa: BLE001 - an unreadable value counts as not configured
+            return None
     return _config(f"sources.{source}.{key}")
 
 
@@ -205,15 +214,21 @@ class RunReport:
     dbt: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # "<source>: <input and why>": skipped, the rest landed
+    step: str = "preparing the run"  # where the run is, for the message when a signal stops it
 
 
 def load_source(name: str, org: OrgConfig, org_dir: Path, target: str, full_refresh: bool = False) -> dict[str, int]:
+    """Load one source; returns rows landed per table. `full_refresh` reloads it from scratch, replacing its raw
+    tables only when the new load completed (orchestration.refresh)."""
+    from orchestration import refresh
+
     module = loader_module(name)
-    kwargs: dict[str, Any] = {"target": target}
-    if full_refresh:
-        kwargs["full_refresh"] = True
     started = time.perf_counter()
-    counts = module.load(org, org_dir, **kwargs)
+    if full_refresh:
+        counts = refresh.full_refresh(name, target, lambda: module.load(org, org_dir, target=target))
+    else:
+        refresh.discard_leftovers(name, target)
+        counts = module.load(org, org_dir, target=target)
     tables = {table: n for table, n in counts.items() if not table.startswith("_")}
     log.info("loaded %s in %.1f s: %s rows in %d tables", name, time.perf_counter() - started,
              f"{sum(tables.values()):,}", len(tables))
@@ -258,6 +273,8 @@ def dbt_build(target: str, select: list[str] | None = None, full_refresh: bool =
             counts["tests_passed"] += status == "pass"
             counts["tests_warned"] += status == "warn"
             counts["tests_failed"] += status in ("fail", "error")
+    if isinstance(result.exception, KeyboardInterrupt):
+        raise result.exception
     if result.exception is not None:
         raise RuntimeError(f"dbt build could not run: {result.exception}")
     counts["success"] = int(bool(result.success))
@@ -266,12 +283,14 @@ def dbt_build(target: str, select: list[str] | None = None, full_refresh: bool =
 
 @contextlib.contextmanager
 def environment(config_path: Path | None = None, *, use_sample: bool = False, sample_dir: Path | None = None,
-                scale: float = 1.0, anchor: date | None = None,
-                wanted: list[str] | None = None) -> Iterator[tuple[OrgConfig, Path, bool]]:
+                scale: float = 1.0, anchor: date | None = None, wanted: list[str] | None = None,
+                ready: Callable[[], Any] | None = None) -> Iterator[tuple[OrgConfig, Path, bool]]:
     """(org config, its folder, is_sample). The sample organisation (generated once, served by the local API
     server for the duration) only with `use_sample`, or when nothing at all is configured: no org config and
     no source setting. An explicit configuration that lacks a setting of a source to load (`wanted`, default:
-    every source it points at) raises SettingsError before anything is loaded."""
+    every source it points at) raises SettingsError before anything is loaded. `ready()` is called once the
+    configuration is known to be complete, before anything is written (the CLI takes the run lock there)."""
+    ready = ready or (lambda: None)
     if not use_sample and (config_path is not None or source_settings_set()):
         if config_path is None:
             raise SettingsError(
@@ -280,10 +299,12 @@ def environment(config_path: Path | None = None, *, use_sample: bool = False, sa
                 "(the built-in sample runs only when nothing is configured, or with --sample)")
         org = load_org_config(config_path)
         check_settings(org, config_path, wanted)
+        ready()
         print(f"flowmart: loading {', '.join(wanted or configured_sources(org))} as configured in {config_path}")
         yield org, config_path.parent, False
         return
     folder = sample_dir or duckdb_path().parent / "sample"
+    ready()
     print(f"flowmart: no source configured, running on the built-in sample organisation "
           f"(scale {scale}, served from {folder} by a local API server)")
     ensure_sample(folder, scale, anchor)

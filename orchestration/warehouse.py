@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
+import re
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from pipelines.settings import duckdb_path, postgres_credentials
@@ -70,3 +75,58 @@ class Warehouse:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process keeps the DuckDB file open; the message names it."""
+
+
+def _holder(message: str) -> str:
+    """The process that DuckDB's lock error names, with its command line when it can be read."""
+    found = re.search(r"held in (.+?) \(PID (\d+)\)", message)
+    if not found:
+        return "another process"
+    program, pid = found.groups()
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        command = program
+    return f"pid {pid} ({command[:120]})"
+
+
+@contextlib.contextmanager
+def held_open(target: str) -> Iterator[None]:
+    """For a run on DuckDB: keep the warehouse file open for the block, so no other process can open it mid-run
+    (dlt and dbt share this process's database). A process that holds it open, a read-only reader included, is
+    waited for up to FLOWMART_DUCKDB_WAIT seconds (default 60); then WarehouseBusy names it."""
+    if target != "duckdb":
+        yield
+        return
+    import duckdb
+
+    path = duckdb_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wait = float(os.environ.get("FLOWMART_DUCKDB_WAIT", "60"))
+    deadline = time.monotonic() + wait
+    said = False
+    while True:
+        try:
+            conn = duckdb.connect(str(path))
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc):
+                raise
+            holder = _holder(str(exc))
+            if time.monotonic() >= deadline:
+                raise WarehouseBusy(
+                    f"the warehouse {path} is held open by {holder}; waited {wait:g} s (FLOWMART_DUCKDB_WAIT) for it "
+                    "to close: close that connection and run again (see the README, \"Query it\")") from None
+            if not said:
+                print(f"flowmart: the warehouse {path} is held open by {holder}; waiting up to {wait:g} s for it to "
+                      "close (FLOWMART_DUCKDB_WAIT)", file=sys.stderr, flush=True)
+                said = True
+            time.sleep(0.5)
+    try:
+        yield
+    finally:
+        conn.close()

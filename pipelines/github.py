@@ -579,18 +579,17 @@ def skipped_repositories(stats: dict[str, Any]) -> list[str]:
     return lines
 
 
-def load(org: OrgConfig, org_dir: Path | None = None, target: str | None = None,
-         full_refresh: bool = False) -> LoadCounts:
+def load(org: OrgConfig, org_dir: Path | None = None, target: str | None = None) -> LoadCounts:
     """Run the GitHub load; returns rows landed per table, with `skipped` naming each repository that
     answered 404/403 (the others landed). Raises `ApiError` (naming the URL) when a
     request stays broken; nothing of the failed run lands and the cursors stay, so a re-run resumes.
-    `full_refresh` drops the source's tables and cursors first and reloads everything."""
+    `flowmart load github --full-refresh` reloads everything (orchestration.refresh)."""
     pipeline = make_pipeline("github", target)
     source = build_source(org)
     stats = source_stats[-1]
     started = time.perf_counter()
     try:
-        pipeline.run(source, refresh="drop_sources" if full_refresh else None)
+        pipeline.run(source)
     except PipelineStepFailed as exc:
         api_error = _api_error(exc)
         if api_error is not None:
@@ -605,10 +604,9 @@ def load(org: OrgConfig, org_dir: Path | None = None, target: str | None = None,
 
 if __name__ == "__main__":  # pragma: no cover - manual runs
     import os
-    import sys
 
     from pipelines.orgconfig import load_org_config
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     config_path = Path(os.environ.get("FLOWMART_ORG_CONFIG", "flowmart.yml"))
-    print(load(load_org_config(config_path), config_path.parent, full_refresh="--full-refresh" in sys.argv))
+    print(load(load_org_config(config_path), config_path.parent))

@@ -512,15 +512,14 @@ def raise_if_incomplete(source: Any) -> None:
         raise JiraLoadError(f"Jira load incomplete, earlier pages were kept: {error}") from error
 
 
-def load(org: OrgConfig, org_dir: Path | None = None, target: str | None = None,
-         full_refresh: bool = False) -> dict[str, int]:
+def load(org: OrgConfig, org_dir: Path | None = None, target: str | None = None) -> dict[str, int]:
     """Run the Jira load; returns rows landed per table in this run. Raises JiraLoadError (after keeping
     what landed) when a request stayed broken."""
     pipeline = make_pipeline("jira", target)
     source = build_source(org)
     fetcher = source.fetcher
     started = time.perf_counter()
-    info = run_pipeline(pipeline, source, target, refresh="drop_sources" if full_refresh else None)
+    info = run_pipeline(pipeline, source, target)
     seconds = time.perf_counter() - started
     counts = row_counts(pipeline)
     log.info("jira: %d issues, %d histories, %d changelog requests in %.1f s (%.0f issues/s)",
@@ -533,10 +532,9 @@ def load(org: OrgConfig, org_dir: Path | None = None, target: str | None = None,
 
 if __name__ == "__main__":  # pragma: no cover - manual runs
     import os
-    import sys
 
     from pipelines.orgconfig import load_org_config
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     config_path = Path(os.environ.get("FLOWMART_ORG_CONFIG", "flowmart.yml"))
-    print(load(load_org_config(config_path), config_path.parent, full_refresh="--full-refresh" in sys.argv))
+    print(load(load_org_config(config_path), config_path.parent))

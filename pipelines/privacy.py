@@ -2,7 +2,7 @@
 
 The salt comes from dlt secrets (`flowmart.pseudonym_salt`, env `FLOWMART__PSEUDONYM_SALT`). When none
 is configured, one is generated on first use and written to the git-ignored local secrets file
-(`.dlt/secrets.toml` of the working directory), so pseudonyms stay stable across runs.
+(`.dlt/secrets.toml` of the working directory, mode 0600), so pseudonyms stay stable across runs.
 """
 
 from __future__ import annotations
@@ -41,7 +41,11 @@ def get_salt(secrets_file: Path | None = None) -> str:
     table = doc.get("flowmart") or tomlkit.table()
     table["pseudonym_salt"] = salt
     doc["flowmart"] = table
-    path.write_text(tomlkit.dumps(doc), encoding="utf-8")
+    # a secret: readable by its owner only, from the moment the file exists
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(tomlkit.dumps(doc))
     return salt
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import dlt
@@ -16,6 +18,10 @@ TARGETS = ("duckdb", "postgres")
 # After a merge, dlt keeps the merged rows in `raw_<source>_staging`; empty it so no copy of a loaded
 # row lingers outside the tables the models read (privacy, and disk).
 os.environ.setdefault("LOAD__TRUNCATE_STAGING_DATASET", "true")
+# dlt keeps each completed load package with a copy of its rows under the pipelines folder: delete them.
+os.environ.setdefault("LOAD__DELETE_COMPLETED_JOBS", "true")
+# No anonymous usage statistics from dlt (dbt's are off in dbt_project.yml); set to true to send them.
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 
 def duckdb_path() -> Path:
@@ -57,14 +63,31 @@ def destination(target: str | None = None):
     raise ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
 
 
+_LOADING_ASIDE: set[str] = set()
+ASIDE_PREFIX = "aside_"
+
+
+@contextlib.contextmanager
+def loading_aside(source: str) -> Iterator[None]:
+    """Inside the block, the pipeline of `source` lands in `aside_raw_<source>` with its own dlt state (in
+    the `aside` folder of the pipelines folder): a full refresh loads there first (orchestration.refresh)."""
+    _LOADING_ASIDE.add(source)
+    try:
+        yield
+    finally:
+        _LOADING_ASIDE.discard(source)
+
+
 def make_pipeline(source: str, target: str | None = None, dev_mode: bool = False) -> dlt.Pipeline:
-    """The dlt pipeline of one source: `flowmart_<source>` landing in dataset `raw_<source>`."""
+    """The dlt pipeline of one source: `flowmart_<source>` landing in dataset `raw_<source>` (in
+    `aside_raw_<source>` inside `loading_aside(source)`)."""
     target = target or os.environ.get("FLOWMART_TARGET", "duckdb")
+    aside = source in _LOADING_ASIDE
     return dlt.pipeline(
         pipeline_name=f"flowmart_{source}_{target}",
         destination=destination(target),
-        dataset_name=f"raw_{source}",
-        pipelines_dir=str(pipelines_dir()),
+        dataset_name=f"{ASIDE_PREFIX if aside else ''}raw_{source}",
+        pipelines_dir=str(pipelines_dir() / "aside" if aside else pipelines_dir()),
         dev_mode=dev_mode,
     )
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.runner import load_source
 from pipelines import jira
 from pipelines.http import ApiError
 from pipelines.orgconfig import load_org_config
@@ -177,7 +178,7 @@ def test_reconciliation_flags_an_issue_that_left_the_scope(small_sample, api_ser
 def test_full_refresh_reloads_everything_without_duplicates(small_sample, api_server, warehouse):
     org = _org(small_sample)
     jira.load(org)
-    counts = jira.load(org, full_refresh=True)
+    counts = load_source("jira", org, small_sample, "duckdb", full_refresh=True)
     assert counts["_issues_fetched"] == len(_sample_issues(small_sample))
     assert _count(warehouse, "select count(*) from raw_jira.issues") == len(_sample_issues(small_sample))
 
@@ -196,7 +197,7 @@ def test_no_name_or_email_reaches_the_warehouse_and_pseudonyms_are_stable(small_
         assert name not in values and email not in values and account not in values
     first = _count(warehouse, "select min(assignee_id) from raw_jira.issues")
     assert first.startswith("p_")
-    jira.load(org, full_refresh=True)
+    load_source("jira", org, small_sample, "duckdb", full_refresh=True)
     assert _count(warehouse, "select min(assignee_id) from raw_jira.issues") == first
 
 

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import select
+import signal
 import subprocess
 import sys
 import threading
@@ -262,7 +264,11 @@ class SampleApiServer:
 class SubprocessServer:
     """The sample server in a child process (`python -m pipelines.sample.server DIR`), so serving and
     loading use both cores (the demo and the benchmarks). Faults are switched over HTTP
-    (`/_control/faults`); tests that mutate the data use the in-process `SampleApiServer`."""
+    (`/_control/faults`); tests that mutate the data use the in-process `SampleApiServer`.
+
+    The child dies with its parent whatever ends the parent (SIGKILL included): it serves only while its
+    stdin, a pipe from the parent, is open. It ignores Ctrl-C, which the terminal sends to both: the
+    parent stops the run and then the server."""
 
     def __init__(self, sample_dir: str | Path) -> None:
         self.sample_dir = Path(sample_dir)
@@ -271,8 +277,8 @@ class SubprocessServer:
 
     def __enter__(self) -> SubprocessServer:
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "pipelines.sample.server", str(self.sample_dir)],
-            stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2],
+            [sys.executable, "-m", "pipelines.sample.server", str(self.sample_dir), "--until-stdin-closes"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2],
         )
         ready, _, _ = select.select([self._process.stdout], [], [], 120)
         line = self._process.stdout.readline().strip() if ready else ""
@@ -292,14 +298,26 @@ class SubprocessServer:
         except subprocess.TimeoutExpired:  # never leave it behind
             self._process.kill()
             self._process.wait(timeout=10)
-        if self._process.stdout:
-            self._process.stdout.close()
+        for pipe in (self._process.stdin, self._process.stdout):
+            if pipe:
+                pipe.close()
 
 
 def main(argv: list[str] | None = None) -> None:  # pragma: no cover - runs in the child process
-    """Serve a sample folder: prints the URL on the first line of stdout, serves until terminated."""
+    """Serve a sample folder: prints the URL on the first line of stdout, serves until terminated (or, with
+    --until-stdin-closes, until its stdin closes: the parent ended)."""
     args = argv if argv is not None else sys.argv[1:]
+    watch = "--until-stdin-closes" in args
+    args = [a for a in args if a != "--until-stdin-closes"]
     server = SampleApiServer(args[0], port=int(args[1]) if len(args) > 1 else 0)
+    if watch:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+        def parent_gone() -> None:
+            sys.stdin.read()  # returns at end of file: the parent closed the pipe, or died
+            os._exit(0)
+
+        threading.Thread(target=parent_gone, daemon=True).start()
     print(server.url, flush=True)
     server._httpd.serve_forever()
 
