@@ -87,8 +87,9 @@ select
     ended_at,
     cast(ended_at as date) as left_date,
     duration_days,
-    case when flow_state = 'active' then duration_days else 0.0 end as active_days,
-    case when flow_state = 'active' then 0.0 else duration_days end as waiting_days,
+    -- the visit's days by the status's flow state (null while the visit is open)
+    case when flow_state = 'active' then duration_days else duration_days * 0.0 end as active_days,
+    case when flow_state = 'active' then duration_days * 0.0 else duration_days end as waiting_days,
     cast(next_status_name as varchar) as next_status_name,
     cast(case
         when ended_at is null then 'open'
