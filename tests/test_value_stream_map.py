@@ -1,20 +1,22 @@
 """The value stream map built by dbt over the sample organisation (org config and tracker loaded over HTTP from
 its local API), on DuckDB and on PostgreSQL: the planted review bottleneck is the bottleneck of its team's map,
 the QA step's % complete and accurate drops below 100 % in exactly the quarters where work that passed QA came
-back, the steps follow the configured or the inferred order, and the run summary reads the ladder's figures."""
+back, the steps follow the configured or the inferred order, the run summary reads the ladder's figures, and a
+configured step that names no status of the tracker fails the build naming it."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 from dbt.cli.main import dbtRunner
 
 from orchestration import summary
 from orchestration.warehouse import Warehouse
 from pipelines import jira, org
-from pipelines.orgconfig import load_org_config
+from pipelines.orgconfig import load_org_config, parse_org_config
 from pipelines.sample.generate import VALUE_STREAM_STEPS, generate_sample
 from pipelines.sample.server import SampleApiServer
 from pipelines.sample.world import REVIEW_BOTTLENECK_TEAM
@@ -184,3 +186,27 @@ def test_the_run_summary_shows_rolled_complete_and_accurate_and_activity_ratio_p
     for line in lines:
         assert "rolled %C&A " in line and "activity ratio " in line and " n/a" not in line, line
     assert "bottleneck In Review" in lines[1], lines
+
+
+def test_a_configured_step_that_names_no_tracker_status_fails_the_build_naming_it(warehouse, tmp_path):
+    """The org config cannot know the tracker's statuses; the warehouse can: the test
+    assert_configured_steps_name_known_statuses fails, and its row says which stream names which status."""
+    config = parse_org_config({"value_streams": [{"name": "Payments", "steps": ["In Progress", "In Reveiw"]}],
+                               "teams": [{"name": "checkout", "value_stream": "Payments"}]})
+    org.load(config)
+    result = dbtRunner().invoke([
+        "build", "--select", "+assert_configured_steps_name_known_statuses", "--indirect-selection", "cautious",
+        "--exclude-resource-type", "unit_test",
+        "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(PROJECT_ROOT), "--target", "duckdb",
+        "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"), "--quiet",
+    ])
+    failed = {r.node.name: r.failures for r in result.result if r.status == "fail"}
+    assert failed == {"assert_configured_steps_name_known_statuses": 2}, failed
+    conn = duckdb.connect(str(warehouse))  # dbt ran in this process: same configuration as its connection
+    try:
+        errors = [r[0] for r in conn.execute("""
+            select validation_error from intermediate.int_value_stream_steps_ordered
+            where validation_error is not null order by step_position""").fetchall()]
+    finally:
+        conn.close()
+    assert errors[1] == "value_streams[Payments].steps names the status 'In Reveiw', which the tracker does not have"
