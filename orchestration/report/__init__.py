@@ -212,8 +212,7 @@ def value_stream_map_section(rows: list[dict[str, Any]]) -> dict[str, Any]:
     labels = []
     for r in rows:
         ca = "n/a" if r["complete_and_accurate_pct"] is None else f"{r['complete_and_accurate_pct']:.0f} %"
-        mark = " ⚠ bottleneck" if r["is_bottleneck"] else ""
-        labels.append(f"{r['step_position']}. {r['step_status']}{mark}<br>%C&A {ca}")
+        labels.append(f"{r['step_position']}. {r['step_status']}<br>%C&amp;A {ca}")
     process = [r["active_time_p50_days"] for r in rows]
     wait = [None if r["time_in_step_p50_days"] is None else
             max(0.0, r["time_in_step_p50_days"] - (r["active_time_p50_days"] or 0.0)) for r in rows]
@@ -230,15 +229,18 @@ def value_stream_map_section(rows: list[dict[str, Any]]) -> dict[str, Any]:
     ]
     layout = {**_layout(f"Lead-time ladder (quarter from {quarter}): process time over wait time per step",
                         "days (median per step)", barmode="stack"),
-              "xaxis": {"type": "category"}, "hovermode": "closest", "height": 360,
-              "margin": {"l": 55, "r": 20, "t": 45, "b": 70}}
+              "xaxis": {"type": "category", "tickangle": 0, "automargin": True}, "hovermode": "closest",
+              "height": 380, "annotations": [
+                  {"x": label, "y": r["time_in_step_p50_days"], "text": "bottleneck", "showarrow": True,
+                   "arrowhead": 2, "ax": 0, "ay": -30, "font": {"color": "#d62728", "size": 13}}
+                  for label, r in zip(labels, rows, strict=True) if r["is_bottleneck"]]}
     first = rows[0]
     totals = (f"The ladder ({len(rows)} {first['order_source']} steps, quarter from {quarter}): total process time "
               f"{_fmt(first['total_process_time_days'])} of {_fmt(first['total_lead_time_days'])} days of lead "
               f"time (Σ of the steps' medians), activity ratio {_fmt(first['activity_ratio_pct'])} %, rolled "
               f"% complete and accurate {_fmt(first['rolled_complete_and_accurate_pct'])} %, bottleneck "
               f"{first['bottleneck_step'] or 'none'} (the step with the largest share of the waiting).")
-    blocks = [{"kind": "chart", "data": data, "layout": layout}, note(totals)]
+    blocks = [{"kind": "chart", "wide": True, "data": data, "layout": layout}, note(totals)]
     return {"title": title, "blocks": blocks}
 
 
@@ -297,7 +299,7 @@ def content(wh: Warehouse) -> dict[str, Any]:
     delivery = _grouped(rows["delivery_by_value_stream"], "value_stream")
     prs = _grouped(rows["pull_requests_by_value_stream"], "value_stream")
     maps = _grouped(rows["value_stream_map"], "value_stream")
-    streams = sorted(set(flow) | set(delivery) | set(prs))
+    streams = sorted(set(flow) | set(maps) | set(delivery) | set(prs))
     team_flow = _grouped(rows["team_flow"], "team")
     baselines = _grouped(rows["team_baselines"], "team")
     waiting = _grouped(rows["team_waiting"], "team")
