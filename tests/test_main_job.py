@@ -125,7 +125,11 @@ def test_the_summary_headlines_read_the_marts_only(sample_run, tmp_path, monkeyp
     start, _end = summary.last_complete_month()
     with Warehouse("duckdb") as wh:
         figures = summary.headlines(wh, start)
+        ladders = summary.value_stream_map(wh, summary.last_complete_quarter())
     assert sorted(figures) == ["Growth", "Payments", "Platform"]
+    # the value stream map of the last complete quarter: rolled %C&A and activity ratio per value stream
+    assert [line.split()[0] for line in ladders] == ["Growth", "Payments", "Platform"], ladders
+    assert all(line in result.stdout.splitlines() and "rolled %C&A " in line for line in ladders), ladders
     for stream, metrics in figures.items():
         printed = next(x for x in result.stdout.splitlines() if x.strip().startswith(stream))
         assert printed.split(None, 1)[1] == (f"items completed {metrics['items completed']}, "
