@@ -1,7 +1,8 @@
 """The short summary that ends `flowmart run`: rows per non-empty raw table, what dbt built and tested, the
 statuses the org config does not map yet, one headline per value stream for the last complete month (from
-the marts), the outcome alignment per value stream for the last complete quarter, the last survey wave's eNPS
-and lowest dimension per value stream, and where the logs are."""
+the marts), the outcome alignment and the value stream map (rolled %C&A, activity ratio, bottleneck) per
+value stream for the last complete quarter, the last survey wave's eNPS and lowest dimension per value
+stream, and where the logs are."""
 
 from __future__ import annotations
 
@@ -105,6 +106,36 @@ def outcomes(wh: Warehouse, start: date) -> list[str]:
             f"  {stream:<20} Feature Factory Ratio {pct(ffr)} of {in_scope} epics, "
             f"closing the loop {pct(closing)} ({closed} of {due} due), median lag to the outcome {median_lag}, "
             f"OKR linkage {pct(linkage)}"
+        )
+    return lines
+
+
+# The value stream map section: the ladder's rolled % complete and accurate, activity ratio and bottleneck per
+# value stream for the quarter, from the value stream map mart only.
+VALUE_STREAM_MAP_SQL = (
+    "select value_stream, rolled_complete_and_accurate_pct, activity_ratio_pct, total_process_time_days, "
+    "total_lead_time_days, bottleneck_step, bottleneck_waiting_share_pct, order_source "
+    "from marts.value_stream_map_by_value_stream where grain = 'quarter' and period_start = {start_date} "
+    "order by value_stream"
+)
+
+
+def value_stream_map(wh: Warehouse, start: date) -> list[str]:
+    """One line per value stream: rolled %C&A, activity ratio and bottleneck of the quarter (the map's mart)."""
+    if not wh.exists("marts", "value_stream_map_by_value_stream"):
+        return []
+
+    def num(value: Any, unit: str = "", digits: int = 0) -> str:
+        return "n/a" if value is None else f"{float(value):.{digits}f}{unit}"
+
+    lines = []
+    for stream, rolled, ratio, process, lead, bottleneck, share, source in wh.rows(
+            VALUE_STREAM_MAP_SQL.format(start_date=f"cast('{start}' as date)")):
+        where = "none" if bottleneck is None else f"{bottleneck} ({num(share, ' %')} of the waiting)"
+        lines.append(
+            f"  {stream:<20} rolled %C&A {num(rolled, ' %')}, activity ratio {num(ratio, ' %')} "
+            f"({num(process, ' d', 1)} process of {num(lead, ' d', 1)} lead time), bottleneck {where}, "
+            f"{source or 'no'} steps"
         )
     return lines
 
@@ -239,6 +270,10 @@ def render(report: Any, target: str, warned: list[str] | tuple[str, ...] = ()) -
             lines.append(f"Outcomes ({quarter.year} Q{(quarter.month - 1) // 3 + 1}; lower FFR is better), "
                          "per value stream:")
             lines += outcome_lines
+        map_lines = value_stream_map(wh, quarter)
+        if map_lines:
+            lines.append(f"Value stream map ({quarter.year} Q{(quarter.month - 1) // 3 + 1}), per value stream:")
+            lines += map_lines
         wave, sentiment_lines = sentiment(wh)
         if sentiment_lines:
             lines.append(f"Sentiment (survey wave {wave}), per value stream:")

@@ -21,6 +21,7 @@ log = logging.getLogger("flowmart.org")
 # Column types for tables whose values may all be NULL in a small config (dlt would drop the column).
 COLUMNS: dict[str, dict[str, Any]] = {
     "value_streams": {"name": "text", "owner": "text", "description": "text"},
+    "value_stream_steps": {"value_stream": "text", "step_order": "bigint", "status": "text"},
     "teams": {"name": "text", "value_stream": "text", "topology": "text", "monthly_cost": "double",
               "member_count": "bigint"},
     "team_members": {"team": "text", "member_id": "text"},

@@ -35,6 +35,23 @@ class ValueStream(_Model):
     name: str
     owner: str | None = None
     description: str | None = None
+    steps: list[str] = Field(
+        default_factory=list,
+        description="the statuses of the value stream map in order (default: inferred from the status history); "
+        "the warehouse checks that each names a tracker status",
+    )
+
+    @field_validator("steps")
+    @classmethod
+    def _steps(cls, values: list[str]) -> list[str]:
+        seen: set[str] = set()
+        for value in values:
+            if not value.strip():
+                raise ValueError("a step must name a status, got an empty name")
+            if value.strip().lower() in seen:
+                raise ValueError(f"the status {value!r} is a step twice")
+            seen.add(value.strip().lower())
+        return [v.strip() for v in values]
 
 
 class Team(_Model):
@@ -357,7 +374,12 @@ def load_org_config(path: str | Path) -> OrgConfig:
 def org_config_rows(config: OrgConfig, pseudonymise) -> dict[str, list[dict[str, Any]]]:
     """The org config as flat tables (name -> rows). `pseudonymise` hashes member identities."""
     tables: dict[str, list[dict[str, Any]]] = {
-        "value_streams": [v.model_dump() for v in config.value_streams],
+        "value_streams": [v.model_dump(exclude={"steps"}) for v in config.value_streams],
+        "value_stream_steps": [
+            {"value_stream": v.name, "step_order": i, "status": status}
+            for v in config.value_streams
+            for i, status in enumerate(v.steps, start=1)
+        ],
         "teams": [
             {k: v for k, v in t.model_dump().items() if k != "members"} | {"member_count": len(t.members)}
             for t in config.teams

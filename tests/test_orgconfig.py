@@ -139,3 +139,20 @@ def test_a_project_key_yaml_reads_as_a_boolean_says_to_quote_it(tmp_path):
     path.write_text(path.read_text().replace("NO", '"NO"').replace("off", '"off"'), encoding="utf-8")
     config = load_org_config(path)
     assert config.jira_projects() == ["NO"] and "off" in config.jira.status_mapping
+
+
+def test_value_stream_steps_land_in_order_and_a_repeated_step_is_named(tmp_path):
+    data = _minimal()
+    data["value_streams"][0]["steps"] = ["In Progress", " In Review ", "In QA"]
+    config = load_org_config(_write(tmp_path, data))
+    tables = org_config_rows(config, lambda x: x)
+    assert tables["value_stream_steps"] == [
+        {"value_stream": "Payments", "step_order": 1, "status": "In Progress"},
+        {"value_stream": "Payments", "step_order": 2, "status": "In Review"},
+        {"value_stream": "Payments", "step_order": 3, "status": "In QA"},
+    ]
+    assert "steps" not in tables["value_streams"][0]
+    data["value_streams"][0]["steps"] = ["In Progress", "in progress"]
+    with pytest.raises(OrgConfigError) as err:
+        load_org_config(_write(tmp_path, data))
+    assert "value_streams[0] (Payments).steps" in str(err.value) and "'in progress'" in str(err.value)

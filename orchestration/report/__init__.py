@@ -2,11 +2,11 @@
 
 Every chart's SQL is a file in `queries/` (the same questions a BI tool asks: the README's "Connect Metabase"
 lists them); this module runs them, turns the rows into Plotly figures and writes them, with Plotly's JavaScript
-inlined, into `page.html`. The file opens offline. Pages: one per value stream (flow, delivery, pull requests)
-and one per team (its metrics beside its own baseline, where its work waits, its aging work in progress, how it
-feels). Outcome alignment and sentiment are on each value stream's page too; suppressed survey cells are shown
-as suppressed. No
-chart ranks teams and no figure names a person. A section whose marts are empty says what to configure.
+inlined, into `page.html`. The file opens offline. Pages: one per value stream (flow, its value stream map as a
+lead-time ladder, delivery, pull requests, outcome alignment, sentiment) and one per team (its metrics beside its
+own baseline, where its work waits, its aging work in progress, how it feels). Suppressed survey cells are shown
+as suppressed. No chart ranks teams and no figure names a person. A section whose marts are empty says what to
+configure.
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ CONFIGURE = {
     "baselines": "No complete month with a baseline yet: baselines need a full month of data after the first.",
     "waiting": "No complete quarter with waiting time yet.",
     "aging": "No work in progress for this team.",
+    "value_stream_map": "No step of this value stream passed work on in the last complete quarter. Its steps are "
+                        "`value_streams[].steps` in flowmart.yml, or inferred from the status history.",
 }
 
 
@@ -273,6 +275,48 @@ def team_sentiment_block(rows: list[dict[str, Any]]) -> dict[str, Any]:
                  shown)
 
 
+def value_stream_map_section(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The lead-time ladder of the last complete quarter: steps left to right, each step's median process time
+    over its wait, its % complete and accurate under it, the bottleneck marked; the ladder's totals beside."""
+    title = "Value stream map"
+    if not any(r["items_through"] for r in rows):
+        return {"title": title, "blocks": [note(CONFIGURE["value_stream_map"])]}
+    quarter = rows[0]["period_start"][:7]
+    labels = []
+    for r in rows:
+        ca = "n/a" if r["complete_and_accurate_pct"] is None else f"{r['complete_and_accurate_pct']:.0f} %"
+        labels.append(f"{r['step_position']}. {r['step_status']}<br>%C&amp;A {ca}")
+    process = [r["active_time_p50_days"] for r in rows]
+    wait = [None if r["time_in_step_p50_days"] is None else
+            max(0.0, r["time_in_step_p50_days"] - (r["active_time_p50_days"] or 0.0)) for r in rows]
+    custom = [[r["items_through"], _fmt(r["waiting_share_pct"]), r["rework_count"],
+               r["top_backward_transitions"] or "none"] for r in rows]
+    hover = ("%{y:.1f} days<br>%{customdata[0]} items through; %{customdata[1]} % of the waiting; "
+             "rework %{customdata[2]} (%{customdata[3]})<extra>%{fullData.name}</extra>")
+    data = [
+        {"type": "bar", "name": "wait time (median)", "x": labels, "y": wait, "customdata": custom,
+         "marker": {"color": ["#d62728" if r["is_bottleneck"] else "#f4b183" for r in rows]},
+         "hovertemplate": hover},
+        {"type": "bar", "name": "process time (median)", "x": labels, "y": process, "customdata": custom,
+         "marker": {"color": COLOURS[0]}, "hovertemplate": hover},
+    ]
+    layout = {**_layout(f"Lead-time ladder (quarter from {quarter}): process time over wait time per step",
+                        "days (median per step)", barmode="stack"),
+              "xaxis": {"type": "category", "tickangle": 0, "automargin": True}, "hovermode": "closest",
+              "height": 380, "annotations": [
+                  {"x": label, "y": r["time_in_step_p50_days"], "text": "bottleneck", "showarrow": True,
+                   "arrowhead": 2, "ax": 0, "ay": -30, "font": {"color": "#d62728", "size": 13}}
+                  for label, r in zip(labels, rows, strict=True) if r["is_bottleneck"]]}
+    first = rows[0]
+    totals = (f"The ladder ({len(rows)} {first['order_source']} steps, quarter from {quarter}): total process time "
+              f"{_fmt(first['total_process_time_days'])} of {_fmt(first['total_lead_time_days'])} days of lead "
+              f"time (Σ of the steps' medians), activity ratio {_fmt(first['activity_ratio_pct'])} %, rolled "
+              f"% complete and accurate {_fmt(first['rolled_complete_and_accurate_pct'])} %, bottleneck "
+              f"{first['bottleneck_step'] or 'none'} (the step with the largest share of the waiting).")
+    blocks = [{"kind": "chart", "wide": True, "data": data, "layout": layout}, note(totals)]
+    return {"title": title, "blocks": blocks}
+
+
 def team_page(flow: list[dict[str, Any]], baselines: list[dict[str, Any]], waiting: list[dict[str, Any]],
               aging: list[dict[str, Any]], sentiment: list[dict[str, Any]]) -> list[dict[str, Any]]:
     sections = [flow_section(flow, distribution=False)]
@@ -342,7 +386,8 @@ def content(wh: Warehouse) -> dict[str, Any]:
     flow = _grouped(rows["flow_by_value_stream"], "value_stream")
     delivery = _grouped(rows["delivery_by_value_stream"], "value_stream")
     prs = _grouped(rows["pull_requests_by_value_stream"], "value_stream")
-    streams = sorted(set(flow) | set(delivery) | set(prs))
+    maps = _grouped(rows["value_stream_map"], "value_stream")
+    streams = sorted(set(flow) | set(maps) | set(delivery) | set(prs))
     team_flow = _grouped(rows["team_flow"], "team")
     baselines = _grouped(rows["team_baselines"], "team")
     waiting = _grouped(rows["team_waiting"], "team")
@@ -357,10 +402,10 @@ def content(wh: Warehouse) -> dict[str, Any]:
     return {
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "last_complete_month": through[:7] if through else None,
-        "streams": {s: _drawable([flow_section(flow.get(s, [])), delivery_section(delivery.get(s, [])),
-                        pull_request_section(prs.get(s, [])),
-                        outcome_section(outcomes.get(s, []), investment.get(s, [])),
-                        sentiment_section(sentiment.get(s, []))]) for s in streams},
+        "streams": {s: _drawable([flow_section(flow.get(s, [])), value_stream_map_section(maps.get(s, [])),
+                                  delivery_section(delivery.get(s, [])), pull_request_section(prs.get(s, [])),
+                                  outcome_section(outcomes.get(s, []), investment.get(s, [])),
+                                  sentiment_section(sentiment.get(s, []))]) for s in streams},
         "teams": {t: {"value_stream": team_streams[t],
                       "sections": _drawable(team_page(team_flow.get(t, []), baselines.get(t, []),
                                                       waiting.get(t, []), aging.get(t, []),

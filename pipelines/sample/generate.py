@@ -40,12 +40,19 @@ def _optional(module: str) -> Any:
         raise
 
 
+VALUE_STREAM_STEPS = ["In Progress", "In Review", "Ready for QA", "In QA", "Ready for Release"]
+
+
 def org_config(world: World, sample_dir: Path) -> dict[str, Any]:
     statuses = {s.name: s.flow_state for s in jira_data.STATUSES if s.flow_state}
     config: dict[str, Any] = {
         "organisation": "Acme (flowmart sample organisation)",
         "anonymity_threshold": 5,
-        "value_streams": [{"name": n, "owner": o} for n, o in world.value_streams],
+        # the value stream map of Payments follows its configured steps; the other streams' are inferred
+        "value_streams": [
+            {"name": n, "owner": o} | ({"steps": VALUE_STREAM_STEPS} if n.split(" ")[0] == "Payments" else {})
+            for n, o in world.value_streams
+        ],
         "teams": [
             {
                 "name": t.name,
