@@ -34,7 +34,7 @@ lint: $(STAMP)
 DAGSTER_HOME_DIR := $(CURDIR)/.dagster_home
 dagster: $(STAMP) $(DAGSTER_HOME_DIR)/dagster.yaml
 	cd dbt_project && PATH="$(CURDIR)/$(BIN):$$PATH" ../$(BIN)/dbt parse --profiles-dir .. --quiet
-	DAGSTER_HOME="$(DAGSTER_HOME_DIR)" PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dg dev
+	DAGSTER_HOME="$(DAGSTER_HOME_DIR)" VIRTUAL_ENV="$(CURDIR)/$(VENV)" PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dg dev
 
 $(DAGSTER_HOME_DIR)/dagster.yaml:
 	mkdir -p $(DAGSTER_HOME_DIR)
