@@ -29,9 +29,17 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check pipelines orchestration tests
 
-## The Dagster UI on http://127.0.0.1:3000
-dagster: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster dev -m orchestration.definitions
+## The Dagster UI on http://127.0.0.1:3000 (`dg dev`, [tool.dg] in pyproject.toml). Runs, logs and schedule
+## state persist in .dagster_home/ (git-ignored); its dagster.yaml lets one run at a time (DuckDB has one writer).
+DAGSTER_HOME_DIR := $(CURDIR)/.dagster_home
+dagster: $(STAMP) $(DAGSTER_HOME_DIR)/dagster.yaml
+	cd dbt_project && PATH="$(CURDIR)/$(BIN):$$PATH" ../$(BIN)/dbt parse --profiles-dir .. --quiet
+	DAGSTER_HOME="$(DAGSTER_HOME_DIR)" VIRTUAL_ENV="$(CURDIR)/$(VENV)" PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dg dev
+
+$(DAGSTER_HOME_DIR)/dagster.yaml:
+	mkdir -p $(DAGSTER_HOME_DIR)
+	printf '%s\n' "# flowmart's Dagster instance (make dagster): runs, logs and schedule state stay here." \
+	  "concurrency:" "  runs:" "    max_concurrent_runs: 1  # DuckDB has one writer" > $@
 
 clean:
 	rm -rf warehouse dbt_project/target dbt_project/logs

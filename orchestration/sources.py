@@ -1,12 +1,12 @@
 """The loaders as Dagster sees them: a definition-time source per loader (for asset specs only; it sends
-no request and reads no file) and a run-time step that builds the source from the org config of the
-run and does what the loader's own `load()` does around `pipeline.run` (error checks, clean-ups)."""
+no request and reads no file) and the run environment of a load (the configuration, or the sample behind
+its local server). The load itself is `runner.load_source`, as in the CLI."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ import dlt
 
 from orchestration import runner
 from pipelines.orgconfig import OrgConfig, parse_org_config
-from pipelines.settings import file_format, make_pipeline
+from pipelines.settings import make_pipeline
 
 EMPTY_ORG = {"value_streams": [], "teams": []}
 
@@ -46,7 +46,7 @@ def pipeline(name: str) -> dlt.Pipeline:
 
 
 @contextlib.contextmanager
-def run_environment() -> Iterator[tuple[OrgConfig, Path]]:
+def run_environment(wanted: list[str] | None = None) -> Iterator[tuple[OrgConfig, Path]]:
     """As `flowmart run`: the configured sources, else the sample organisation behind its local server
     (FLOWMART_SAMPLE=1 forces the sample; FLOWMART_SAMPLE_SCALE and FLOWMART_SAMPLE_ANCHOR shape it)."""
     config_path = runner.org_config_path()
@@ -56,57 +56,9 @@ def run_environment() -> Iterator[tuple[OrgConfig, Path]]:
         use_sample=bool(os.environ.get("FLOWMART_SAMPLE")),
         scale=float(os.environ.get("FLOWMART_SAMPLE_SCALE", "1")),
         anchor=date.fromisoformat(anchor) if anchor else None,
+        wanted=wanted,
     ) as (org, org_dir, _):
         yield org, org_dir
-
-
-Runner = Callable[[Any, Any, OrgConfig, Path, dlt.Pipeline], Iterator[Any]]
-
-
-def _default(name: str) -> Runner:
-    def run(dlt_resource: Any, context: Any, org: OrgConfig, org_dir: Path, pipe: dlt.Pipeline) -> Iterator[Any]:
-        module = runner.loader_module(name)
-        source = module.build_source(org, org_dir)
-        yield from dlt_resource.run(context=context, dlt_source=source, dlt_pipeline=pipe,
-                                    loader_file_format=file_format())
-        check = getattr(module, "raise_if_incomplete", None)
-        if check is not None:
-            check(source)
-
-    return run
-
-
-def _git(dlt_resource: Any, context: Any, org: OrgConfig, org_dir: Path, pipe: dlt.Pipeline) -> Iterator[Any]:
-    from pipelines import git
-
-    fmt = "jsonl" if pipe.destination.destination_name == "duckdb" else None
-    yield from dlt_resource.run(context=context, dlt_source=git.source_from_org(org, org_dir), dlt_pipeline=pipe,
-                                loader_file_format=fmt)
-    git.materialize_missing_tables(pipe)
-
-
-def _delivery(dlt_resource: Any, context: Any, org: OrgConfig, org_dir: Path, pipe: dlt.Pipeline) -> Iterator[Any]:
-    from pipelines import delivery
-
-    yield from dlt_resource.run(context=context, dlt_source=delivery.source_from_org(org, org_dir),
-                                dlt_pipeline=pipe)
-
-
-def _survey(dlt_resource: Any, context: Any, org: OrgConfig, org_dir: Path, pipe: dlt.Pipeline) -> Iterator[Any]:
-    from pipelines import survey
-
-    batch = survey.prepare(org, org_dir, pipe)
-    yield from dlt_resource.run(context=context, dlt_source=_survey_dlt_source(batch), dlt_pipeline=pipe)
-    survey.finish(pipe, batch)
-
-
-RUNNERS: dict[str, Runner] = {"git": _git, "delivery": _delivery, "survey": _survey}
-
-
-def run_step(name: str, dlt_resource: Any, context: Any) -> Iterator[Any]:
-    with run_environment() as (org, org_dir):
-        step = RUNNERS.get(name) or _default(name)
-        yield from step(dlt_resource, context, org, org_dir, pipeline(name))
 
 
 DAGSTER_SOURCES = runner.available_loaders()

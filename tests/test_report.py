@@ -73,7 +73,8 @@ def test_the_report_command_writes_the_same_page_elsewhere(sample_run, tmp_path)
     assert out.stat().st_size > 1_000_000
 
 
-def _browser():
+def _browser(loopback: bool = False):
+    """Headless Chromium with the network off; `loopback` lets it reach servers on 127.0.0.1 (a test's own)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -85,8 +86,9 @@ def _browser():
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-quic", "--window-size=1400,1800",
                  # the network is off: every host name fails and every connection goes to a closed port
-                 "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=http://127.0.0.1:9",
-                 "--proxy-bypass-list=<-loopback>"):
+                 "--host-resolver-rules=MAP * ~NOTFOUND" + (", EXCLUDE 127.0.0.1" if loopback else ""),
+                 "--proxy-server=http://127.0.0.1:9",
+                 "--proxy-bypass-list=127.0.0.1" if loopback else "--proxy-bypass-list=<-loopback>"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
