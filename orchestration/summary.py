@@ -31,6 +31,25 @@ def last_complete_quarter(today: date | None = None) -> date:
     return date(previous.year, (previous.month - 1) // 3 * 3 + 1, 1)
 
 
+def raw_table_lines(counts: dict[str, int], width: int = 110) -> list[str]:
+    """One line per raw schema (`  raw_jira: issues 15,029, changelog_items 90,946, ...`), wrapped at `width`."""
+    schemas: dict[str, list[str]] = {}
+    for name, n in counts.items():
+        schema, table = name.split(".", 1)
+        schemas.setdefault(schema, []).append(f"{table} {n:,}")
+    lines = []
+    for schema, parts in schemas.items():
+        line = f"  {schema}:"
+        for i, part in enumerate(parts):
+            piece = f" {part}" + ("," if i < len(parts) - 1 else "")
+            if len(line) + len(piece) > width:
+                lines.append(line)
+                line = "   "
+            line += piece
+        lines.append(line)
+    return lines
+
+
 def raw_row_counts(wh: Warehouse) -> dict[str, int]:
     counts = {}
     for schema, table in wh.tables("raw_"):
@@ -235,8 +254,7 @@ def render(report: Any, target: str, warned: list[str] | tuple[str, ...] = ()) -
     with Warehouse(target) as wh:
         counts = {name: n for name, n in raw_row_counts(wh).items() if n}
         lines.append("Rows in the raw tables (the empty ones left out):")
-        for name, n in counts.items():
-            lines.append(f"  {name:<45} {n:>10,}")
+        lines += raw_table_lines(counts)
         d = report.dbt
         which = f" ({', '.join(warned)})" if warned else ""
         lines.append(
