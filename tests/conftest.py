@@ -82,3 +82,62 @@ def all_text_values(duckdb_file: Path) -> list[str]:
         return values
     finally:
         conn.close()
+
+
+def build_sample_marts(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, name: str,
+                       select: list[str], scale: float = 0.25) -> dict[str, str]:
+    """The sample at `scale` (org config and tracker loaded over HTTP from its local API) in a fresh warehouse of
+    the fixture's target (`request.param`: duckdb, or postgres in its own database), `select` built by dbt (unit
+    tests left out: CI runs them) with the clock at the sample's last day; returns the environment that points
+    at that warehouse (for `query_marts`)."""
+    import json
+
+    from dbt.cli.main import dbtRunner
+
+    from pipelines import jira, org
+    from pipelines.orgconfig import load_org_config
+    from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT
+
+    target = request.param
+    tmp = tmp_path_factory.mktemp(f"{name}-{target}")
+    sample = tmp / "sample"
+    generate_sample(sample, scale=scale, anchor=ANCHOR)
+    env = {"FLOWMART_TARGET": target, "FLOWMART_DUCKDB_PATH": str(tmp / "warehouse.duckdb"),
+           "FLOWMART_PIPELINES_DIR": str(tmp / "pipelines")}
+    if target == "postgres":
+        server = request.getfixturevalue("postgres")
+        admin = server.connect("postgres")
+        with admin.cursor() as cur:
+            cur.execute(f"create database {name}")  # its own database: other tests load other samples
+        admin.close()
+        env |= server.env() | {"FLOWMART_PG_DBNAME": name}
+    config = load_org_config(sample / "org.yml")
+    with pytest.MonkeyPatch.context() as mp, SampleApiServer(sample) as api:
+        mp.chdir(tmp)
+        for key, value in env.items():
+            mp.setenv(key, value)
+        mp.setenv("SOURCES__JIRA__BASE_URL", api.url)
+        mp.setenv("SOURCES__JIRA__EMAIL", "tester@acme.example")
+        mp.setenv("SOURCES__JIRA__API_TOKEN", "token")
+        org.load(config, sample)
+        jira.load(config, sample)
+        result = dbtRunner().invoke([
+            "build", "--select", *select, "--indirect-selection", "cautious", "--exclude-resource-type", "unit_test",
+            "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(PROJECT_ROOT), "--target", target,
+            "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs"), "--quiet",
+            "--vars", json.dumps({"flowmart_now": f"{ANCHOR:%Y-%m-%d} 00:00:00"}),
+        ])
+    assert result.success, result.exception or [(r.node.name, r.message) for r in result.result
+                                                 if r.status not in ("success", "pass")]
+    return env
+
+
+def query_marts(env: dict[str, str], sql: str) -> list[tuple]:
+    """Rows of a query on the warehouse `build_sample_marts` returned."""
+    from orchestration.warehouse import Warehouse
+
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, value)
+        with Warehouse(env["FLOWMART_TARGET"]) as wh:
+            return wh.rows(sql)

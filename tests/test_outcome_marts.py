@@ -5,78 +5,25 @@ marts, and no person reaches an outcome mart."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
-from dbt.cli.main import dbtRunner
 
 from orchestration import summary
 from orchestration.warehouse import Warehouse
-from pipelines import jira, org
-from pipelines.orgconfig import load_org_config
-from pipelines.sample.generate import generate_sample
-from pipelines.sample.server import SampleApiServer
 from pipelines.sample.world import FEATURE_FACTORY_STREAM, build_world
-from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT
-from tests.conftest import ANCHOR
+from tests.conftest import ANCHOR, build_sample_marts, query_marts
 
 OUTCOME_MARTS = ["epic_outcomes", "okr_objectives", "okr_key_results", "outcome_metrics_by_team",
                  "outcome_metrics_by_value_stream", "investment_distribution", "cross_team_dependencies"]
 SCALE = 0.25  # 8 epics per team: enough for a ratio per value stream
-NOW = f"{ANCHOR:%Y-%m-%d} 00:00:00"  # the sample ends here: the reporting clock of the build
-
-
-def _build(tmp: Path, target: str) -> None:
-    """`dbt build` of the outcome marts and everything they read (unit tests left out: CI runs them)."""
-    result = dbtRunner().invoke([
-        "build", "--select", "+path:models/marts/outcomes", "--indirect-selection", "cautious",
-        "--exclude-resource-type", "unit_test",
-        "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(PROJECT_ROOT), "--target", target,
-        "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs"), "--quiet",
-        "--vars", json.dumps({"flowmart_now": NOW}),
-    ])
-    assert result.success, result.exception or [(r.node.name, r.message) for r in result.result
-                                                 if r.status not in ("success", "pass")]
 
 
 @pytest.fixture(scope="module", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
 def outcomes(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The sample at scale 0.25 loaded into a fresh warehouse of the target, the outcome marts built; the
-    environment that points at that warehouse."""
-    target = request.param
-    tmp = tmp_path_factory.mktemp(f"outcomes-{target}")
-    sample = tmp / "sample"
-    generate_sample(sample, scale=SCALE, anchor=ANCHOR)
-    env = {"FLOWMART_TARGET": target, "FLOWMART_DUCKDB_PATH": str(tmp / "warehouse.duckdb"),
-           "FLOWMART_PIPELINES_DIR": str(tmp / "pipelines")}
-    if target == "postgres":
-        server = request.getfixturevalue("postgres")
-        admin = server.connect("postgres")
-        with admin.cursor() as cur:
-            cur.execute("create database outcomes")  # its own database: other tests load other samples
-        admin.close()
-        env |= server.env() | {"FLOWMART_PG_DBNAME": "outcomes"}
-    config = load_org_config(sample / "org.yml")
-    with pytest.MonkeyPatch.context() as mp, SampleApiServer(sample) as api:
-        mp.chdir(tmp)
-        for name, value in env.items():
-            mp.setenv(name, value)
-        mp.setenv("SOURCES__JIRA__BASE_URL", api.url)
-        mp.setenv("SOURCES__JIRA__EMAIL", "tester@acme.example")
-        mp.setenv("SOURCES__JIRA__API_TOKEN", "token")
-        org.load(config, sample)
-        jira.load(config, sample)
-        _build(tmp, target)
-    return env
+    """The sample at scale 0.25 with the outcome marts built; the environment that points at it."""
+    return build_sample_marts(request, tmp_path_factory, "outcomes", ["+path:models/marts/outcomes"], scale=SCALE)
 
 
-def _query(env: dict[str, str], sql: str) -> list[tuple]:
-    with pytest.MonkeyPatch.context() as mp:
-        for name, value in env.items():
-            mp.setenv(name, value)
-        with Warehouse(env["FLOWMART_TARGET"]) as wh:
-            return wh.rows(sql)
+_query = query_marts
 
 
 def test_the_value_stream_whose_epics_lack_anticipated_outcomes_has_the_highest_ffr(outcomes):
