@@ -84,6 +84,12 @@ def test_flow_metric_descriptions_come_from_one_docs_block_each(manifest):
     assert per_item["description"] == blocks["flow_efficiency"]
 
 
+def test_every_unit_test_name_fits_a_postgresql_identifier(manifest):
+    """dbt names a unit test's relation after it; PostgreSQL refuses names over 63 characters."""
+    long = [n["name"] for n in manifest["unit_tests"].values() if len(n["name"]) > 63]
+    assert manifest["unit_tests"] and not long, long
+
+
 def test_the_report_exposure_depends_on_exactly_the_marts_its_questions_read(manifest):
     from orchestration.report import queries, tables_read
 

@@ -3,6 +3,7 @@ warehouse, on DuckDB (twice: idempotent) and on a real PostgreSQL server."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import subprocess
@@ -50,7 +51,8 @@ def test_run_on_the_sample_says_so_first_and_ends_with_a_summary(sample_run):
     assert result.stdout.splitlines()[0].startswith("flowmart: no source configured, running on the built-in "
                                                     "sample organisation")
     summary = result.stdout[result.stdout.index("flowmart run summary"):]
-    jira = next(line for line in summary.splitlines() if line.startswith("  raw_jira: "))
+    raw = summary[summary.index("  raw_jira: "):].splitlines()  # its line, and the lines it wraps onto
+    jira = " ".join([raw[0], *itertools.takewhile(lambda line: line.startswith("    "), raw[1:])])
     assert " issues " in jira and " changelog_items " in jira, jira
     assert " 0 failed" in summary
     flow, delivery = summary.split("Delivery (")

@@ -29,6 +29,9 @@ CELL_FIGURES = FIGURES + ("promoters_pct", "detractors_pct", "enps", "mean_score
                           "yes_pct_change", "enps_change")
 
 
+DATABASE = "sentiment"  # the PostgreSQL database of this module's warehouse
+
+
 class Warehouse:
     """The built warehouse of one target, queried the same way on both."""
 
@@ -40,7 +43,7 @@ class Warehouse:
             # dbt ran in this process and may keep its connection: open the file with the same configuration
             with duckdb.connect(str(self.path)) as conn:
                 return conn.execute(sql).fetchall()
-        conn = self.postgres.connect()
+        conn = self.postgres.connect(DATABASE)
         try:
             with conn.cursor() as cur:
                 cur.execute(sql)
@@ -73,10 +76,15 @@ def warehouse(request, sample: Path, tmp_path_factory: pytest.TempPathFactory) -
     tmp = tmp_path_factory.mktemp(f"sentiment-{target}")
     config = load_org_config(sample / "org.yml")
     postgres = request.getfixturevalue("postgres") if target == "postgres" else None
+    if postgres:  # its own database: other tests load other samples into the default one
+        admin = postgres.connect("postgres")
+        with admin.cursor() as cur:
+            cur.execute(f"create database {DATABASE}")
+        admin.close()
     path = tmp / "warehouse.duckdb"
     with pytest.MonkeyPatch.context() as mp, SampleApiServer(sample) as server:
         mp.chdir(tmp)
-        for name, value in (postgres.env() if postgres else {}).items():
+        for name, value in (postgres.env() | {"FLOWMART_PG_DBNAME": DATABASE} if postgres else {}).items():
             mp.setenv(name, value)
         mp.setenv("FLOWMART_DUCKDB_PATH", str(path))
         mp.setenv("FLOWMART_PIPELINES_DIR", str(tmp / "pipelines"))
@@ -246,7 +254,8 @@ def test_the_run_summary_shows_each_value_streams_enps_and_lowest_dimension(ware
     from orchestration import summary
     from orchestration.warehouse import Warehouse as SummaryWarehouse
 
-    env = warehouse.postgres.env() if warehouse.postgres else {"FLOWMART_DUCKDB_PATH": str(warehouse.path)}
+    env = ({"FLOWMART_DUCKDB_PATH": str(warehouse.path)} if not warehouse.postgres
+           else warehouse.postgres.env() | {"FLOWMART_PG_DBNAME": DATABASE})
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     with SummaryWarehouse(warehouse.target) as wh:
