@@ -40,7 +40,9 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -154,8 +156,77 @@ class _RateLimitAware:
         return self._client.request(method, url, **kwargs)
 
 
+class GraphQLError(ApiError):
+    """A GraphQL answer with `errors` (HTTP 200): the message names the operation and every error."""
+
+    def __init__(self, message: str, errors: list[dict[str, Any]]) -> None:
+        super().__init__(message)
+        self.errors = errors
+
+
+class RateBudget:
+    """GitHub's rate-limit budgets as the answers report them: `x-ratelimit-remaining/-reset/-resource` headers
+    (REST "core", and "graphql" on GraphQL answers) and GraphQL's `rateLimit { cost remaining resetAt limit }`.
+    Counts the GraphQL points spent; before a request, waits for the reset when the budget is spent (the
+    repositories' threads share it, so they spend one budget)."""
+
+    def __init__(self, max_wait: float, reserve: int = 1) -> None:
+        self.max_wait = max_wait
+        self.reserve = reserve
+        self._lock = threading.Lock()
+        self.remaining: dict[str, int] = {}
+        self.reset: dict[str, float] = {}
+        self.limit: dict[str, int] = {}
+        self.points = 0  # GraphQL points spent (sum of rateLimit.cost)
+        self.queries = 0  # GraphQL requests answered
+
+    def observe(self, response: Any, rate: dict[str, Any] | None = None) -> None:
+        headers = response.headers
+        resource = headers.get("x-ratelimit-resource") or ("graphql" if rate is not None else "core")
+        with self._lock:
+            if str(headers.get("x-ratelimit-remaining", "")).isdigit():
+                self.remaining[resource] = int(headers["x-ratelimit-remaining"])
+            if str(headers.get("x-ratelimit-reset", "")).isdigit():
+                self.reset[resource] = float(headers["x-ratelimit-reset"])
+            if rate:
+                self.queries += 1
+                self.points += int(rate.get("cost") or 0)
+                if rate.get("remaining") is not None:
+                    self.remaining["graphql"] = int(rate["remaining"])
+                if rate.get("limit") is not None:
+                    self.limit["graphql"] = int(rate["limit"])
+                if rate.get("resetAt"):
+                    self.reset["graphql"] = _ts(rate["resetAt"]).timestamp()
+
+    def wait_for(self, resource: str) -> None:
+        """Before a request: if the budget is spent (remaining below the reserve), wait for its reset."""
+        with self._lock:
+            remaining, reset = self.remaining.get(resource), self.reset.get(resource)
+        if remaining is None or remaining >= self.reserve or reset is None:
+            return
+        wait = reset - time.time() + 1.0
+        if wait <= 0:
+            return
+        if wait > self.max_wait:
+            raise ApiError(f"GitHub {resource} rate limit spent ({remaining} left); it resets in {wait:.0f} s, longer "
+                           f"than sources.github.max_rate_limit_wait ({self.max_wait:.0f} s)")
+        log.warning("github: %s rate limit spent (%d left); waiting %.1f s for the reset", resource, remaining, wait)
+        time.sleep(wait)
+        with self._lock:
+            self.remaining.pop(resource, None)
+
+
+def graphql_url(base_url: str) -> str:
+    """GitHub's GraphQL endpoint for a REST base URL: https://api.github.com/graphql; GitHub Enterprise Server
+    https://<host>/api/graphql for https://<host>/api/v3."""
+    base = base_url.rstrip("/")
+    if base.endswith("/api/v3"):
+        return base[: -len("/v3")] + "/graphql"
+    return base + "/graphql"
+
+
 class GitHubClient(ApiClient):
-    """`ApiClient` with GitHub's headers, token auth, rate-limit waits and Link-header pagination."""
+    """`ApiClient` with GitHub's headers, token auth, rate-limit waits, Link-header pagination and GraphQL."""
 
     def __init__(self, base_url: str, token: str, max_rate_limit_wait: float = 3600) -> None:
         super().__init__(base_url, headers={
@@ -164,6 +235,51 @@ class GitHubClient(ApiClient):
             "X-GitHub-Api-Version": "2022-11-28",
         }, auth_hint="check the access token: SOURCES__GITHUB__ACCESS_TOKEN must be a valid, unexpired GitHub token")
         self._client = _RateLimitAware(self._client, max_rate_limit_wait)
+        self.graphql_url = graphql_url(base_url)
+        self.budget = RateBudget(max_rate_limit_wait)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> tuple[Any, Any]:
+        data, response = super().request(method, path, **kwargs)
+        if not path.endswith("/graphql"):
+            self.budget.observe(response)
+        return data, response
+
+    def graphql(self, query: str, variables: dict[str, Any], allow: Callable[[dict[str, Any]], bool] | None = None,
+                max_waits: int = 5) -> dict[str, Any]:
+        """POST a GraphQL query; returns its `data`. A RATE_LIMITED answer (HTTP 200, `x-ratelimit-remaining: 0`)
+        is waited out until `x-ratelimit-reset`, then resent; other `errors` raise `GraphQLError` naming the
+        operation and the errors, unless `allow(error)` accepts every one (the caller handles them)."""
+        named = re.match(r"\s*query\s+(\w+)", query)
+        operation = named.group(1) if named else "query"
+        for attempt in range(max_waits + 1):
+            self.budget.wait_for("graphql")
+            data, response = self.post(self.graphql_url, {"query": query, "variables": variables})
+            if not isinstance(data, dict) or ("data" not in data and "errors" not in data):
+                raise GraphQLError(f"POST {self.graphql_url} ({operation}): not a GraphQL answer: {str(data)[:200]!r}",
+                                   [])
+            rate = (data.get("data") or {}).get("rateLimit") or {}
+            self.budget.observe(response, rate or {"cost": 0})
+            errors = data.get("errors") or []
+            limited = [e for e in errors if e.get("type") == "RATE_LIMITED"]
+            if limited and attempt < max_waits:
+                reset = response.headers.get("x-ratelimit-reset", "")
+                wait = max(0.0, int(reset) - time.time()) + 1.0 if reset.isdigit() else 60.0
+                if wait > self.budget.max_wait:
+                    raise GraphQLError(
+                        f"POST {self.graphql_url} ({operation}): GitHub GraphQL rate limit exhausted; it resets in "
+                        f"{wait:.0f} s, longer than sources.github.max_rate_limit_wait ({self.budget.max_wait:.0f} s)",
+                        errors)
+                log.warning("github: GraphQL rate limited (%s); waiting %.1f s", limited[0].get("message"), wait)
+                time.sleep(wait)
+                continue
+            if errors and not (allow and all(allow(e) for e in errors)):
+                described = "; ".join(
+                    f"{e.get('type') or 'ERROR'} at {'.'.join(map(str, e.get('path') or [])) or '-'}: "
+                    f"{e.get('message')}" for e in errors[:5])
+                raise GraphQLError(f"POST {self.graphql_url} ({operation} {json.dumps(variables)[:200]}) answered "
+                                   f"GraphQL errors: {described}", errors)
+            return data.get("data") or {}
+        raise AssertionError("unreachable")
 
     def pages(self, path: str, params: dict[str, Any] | None = None, key: str | None = None) -> Iterator[list]:
         """Every page of a list endpoint, following `Link: <…>; rel="next"`."""
@@ -214,6 +330,124 @@ def parse_trailers(message: str) -> list[tuple[str, str]]:
     return found
 
 
+# --- GraphQL -------------------------------------------------------------------------------------
+# Pull requests come from GitHub's GraphQL API: one query per page of PRs carries each PR's labels, reviews,
+# issue comments and commits (a connection that overflows its first page is followed with its own paginated
+# query); the commits' parents come in batches by node id. GitHub charges a query the connections it needs:
+# 1 for the page of PRs + 1 per PR per nested connection (no connection is nested under them, so their own
+# `first` costs nothing), and 1 per commit for its parents: the parents come in separate batches of up to 149
+# commits (1 point each) rather than nested under the PRs' commits, which would cost 1 per commit slot asked for.
+
+PAGE_INFO = "pageInfo { hasNextPage endCursor }"
+RATE_LIMIT_FIELDS = "rateLimit { cost remaining resetAt limit }"
+ACTOR = "{ __typename login }"
+GIT_ACTOR = "{ email date user { login } }"
+PR_FIELDS = (
+    "id databaseId number state title isDraft url createdAt updatedAt closedAt mergedAt additions deletions "
+    f"changedFiles headRefOid baseRefName author {ACTOR} mergedBy {ACTOR} mergeCommit {{ oid }}"
+)
+NESTED_FIELDS = {  # PullRequest connection -> fields of its nodes
+    "labels": "name",
+    "reviews": f"databaseId state submittedAt author {ACTOR} commit {{ oid }}",
+    "comments": f"databaseId createdAt updatedAt author {ACTOR}",
+    "commits": f"commit {{ id oid message author {GIT_ACTOR} committer {GIT_ACTOR} }}",
+}
+PULL_REQUESTS_QUERY = (
+    "query PullRequests($owner: String!, $name: String!, $first: Int!, $after: String, $nested: Int!) {\n"
+    f"  {RATE_LIMIT_FIELDS}\n"
+    "  repository(owner: $owner, name: $name) {\n"
+    "    pullRequests(first: $first, after: $after, orderBy: {field: UPDATED_AT, direction: DESC}) {\n"
+    f"      {PAGE_INFO}\n"
+    f"      nodes {{ {PR_FIELDS}\n"
+    + "".join(f"        {name}(first: $nested) {{ totalCount {PAGE_INFO} nodes {{ {fields} }} }}\n"
+              for name, fields in NESTED_FIELDS.items())
+    + "      }\n    }\n  }\n}"
+)
+CONNECTION_QUERIES = {  # the rest of one PR's connection, page by page
+    name: (
+        f"query PullRequest{name.title()}($id: ID!, $first: Int!, $after: String) {{\n"
+        f"  {RATE_LIMIT_FIELDS}\n"
+        f"  node(id: $id) {{ ... on PullRequest {{ {name}(first: $first, after: $after) {{ totalCount {PAGE_INFO} "
+        f"nodes {{ {fields} }} }} }} }}\n}}"
+    )
+    for name, fields in NESTED_FIELDS.items()
+}
+PARENTS = "... on Commit { id parents(first: 1) { totalCount nodes { oid } } }"
+COMMIT_PARENTS_QUERY = (
+    "query CommitParents($ids: [ID!]!, $more: [ID!]!) {\n"
+    f"  {RATE_LIMIT_FIELDS}\n"
+    f"  nodes(ids: $ids) {{ {PARENTS} }}\n"
+    f"  more: nodes(ids: $more) {{ {PARENTS} }}\n}}"
+)
+# A page of P PRs needs 1 + 4 * P connections: 37 is the largest page that costs 1 point (149 / 100 rounds to 1;
+# 38 PRs cost 2, 100 PRs 4), so pages of 37 land the most PRs per point.
+GRAPHQL_PR_PAGE = 37
+PARENTS_PER_QUERY = 149  # 149 parents connections = round(1.49) = 1 point; `nodes(ids:)` takes up to 100
+BOT_EMAIL = re.compile(r"^\d+\+([^@\s]+\[bot\])@users\.noreply\.github\.com$", re.IGNORECASE)
+GITHUB_COMMITTER_EMAIL = "noreply@github.com"  # GitHub committing for someone (web edits, bot commits)
+
+
+def _rest_user(actor: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A GraphQL Actor as the REST user object the row code reads (GraphQL's Bot logins lack "[bot]")."""
+    if not actor or not actor.get("login"):
+        return None
+    if actor.get("__typename") == "Bot":
+        login = actor["login"]
+        return {"login": login if login.endswith("[bot]") else f"{login}[bot]", "type": "Bot"}
+    return {"login": actor["login"], "type": "User"}
+
+
+def _git_actor_user(git_actor: dict[str, Any]) -> dict[str, Any] | None:
+    """The GitHub account of a GitActor: its `user`, else the bot its noreply e-mail names (GraphQL links no Bot)."""
+    user = git_actor.get("user")
+    if user and user.get("login"):
+        return {"login": user["login"], "type": "User"}
+    bot = BOT_EMAIL.match(git_actor.get("email") or "")
+    return {"login": bot.group(1), "type": "Bot"} if bot else None
+
+
+def rest_pull(node: dict[str, Any]) -> dict[str, Any]:
+    """A GraphQL PullRequest node as the REST pull request the row code reads."""
+    return {
+        "id": node["databaseId"], "number": node["number"], "state": "open" if node["state"] == "OPEN" else "closed",
+        "title": node.get("title"), "draft": node.get("isDraft"), "user": _rest_user(node.get("author")),
+        "created_at": node["createdAt"], "updated_at": node["updatedAt"], "closed_at": node.get("closedAt"),
+        "merged_at": node.get("mergedAt"), "merge_commit_sha": (node.get("mergeCommit") or {}).get("oid"),
+        "head": {"sha": node.get("headRefOid")}, "base": {"ref": node.get("baseRefName")},
+        "labels": node["labels"]["nodes"], "additions": node.get("additions"), "deletions": node.get("deletions"),
+        "changed_files": node.get("changedFiles"), "commits": node["commits"]["totalCount"],
+        "merged_by": _rest_user(node.get("mergedBy")), "html_url": node.get("url"),
+    }
+
+
+def rest_review(node: dict[str, Any]) -> dict[str, Any]:
+    return {"id": node["databaseId"], "user": _rest_user(node.get("author")), "state": node.get("state"),
+            "submitted_at": node.get("submittedAt"), "commit_id": (node.get("commit") or {}).get("oid")}
+
+
+def rest_comment(node: dict[str, Any]) -> dict[str, Any]:
+    return {"id": node["databaseId"], "user": _rest_user(node.get("author")), "created_at": node.get("createdAt"),
+            "updated_at": node.get("updatedAt")}
+
+
+def rest_commit(node: dict[str, Any], parents: tuple[int, str | None]) -> dict[str, Any]:
+    """A PullRequestCommit node (and its (parent count, first parent)) as the REST PR commit the row code reads."""
+    commit = node["commit"]
+    author, committer = commit.get("author") or {}, commit.get("committer") or {}
+    author_user, committer_user = _git_actor_user(author), _git_actor_user(committer)
+    if committer_user is None and (committer.get("email") or "").lower() == GITHUB_COMMITTER_EMAIL \
+            and author_user and author_user["type"] == "Bot":
+        committer_user = author_user  # GitHub committed for the bot; REST names the bot as committer
+    count, first = parents
+    return {
+        "sha": commit["oid"], "author": author_user, "committer": committer_user,
+        "commit": {"message": commit.get("message"),
+                   "author": {"email": author.get("email"), "date": author.get("date")},
+                   "committer": {"email": committer.get("email"), "date": committer.get("date")}},
+        "parents": ([{"sha": first}] + [{"sha": None}] * (count - 1)) if count else [],
+    }
+
+
 # --- the source ----------------------------------------------------------------------------------
 
 
@@ -241,6 +475,9 @@ def github_source(
     workers: int = 8,
     max_rate_limit_wait: float = 3600,
     lookback_days: int = 14,
+    api: str = "graphql",
+    repository_workers: int = 4,
+    nested_per_page: int = 100,
 ) -> Any:
     repos = _repository_list(repositories)
     if not repos:
@@ -254,7 +491,15 @@ def github_source(
     workflow_pattern = re.compile(deployment_workflow_pattern) if deployment_workflow_pattern else None
     workers = max(1, int(workers))
     per_page = max(1, min(int(per_page), 100))
-    stats: dict[str, Any] = {"prs": 0, "skipped": {}}  # skipped: repository -> {what: why}
+    if str(api).lower() not in ("graphql", "rest"):
+        raise ValueError(f"github: sources.github.api must be graphql or rest, not {api!r}")
+    use_graphql = str(api).lower() == "graphql"
+    pr_page_size = min(per_page, GRAPHQL_PR_PAGE)
+    nested_per_page = max(1, min(int(nested_per_page), 100))
+    repository_workers = max(1, int(repository_workers))
+    # skipped: repository -> {what: why}; budget: the rate limits as answered and the GraphQL points spent
+    stats: dict[str, Any] = {"prs": 0, "skipped": {}, "api": "graphql" if use_graphql else "rest",
+                             "budget": client.budget, "client": client}
 
     def repo_pages(repo: str, what: str, path: str, params: dict[str, Any],
                    key: str | None = None) -> Iterator[list]:
@@ -283,7 +528,7 @@ def github_source(
 
     # --- pull requests ---------------------------------------------------------------------------
     def pr_row(repo: str, pr: dict[str, Any]) -> dict[str, Any]:
-        if "additions" not in pr:  # the list endpoint leaves sizes out
+        if "additions" not in pr:  # the REST list endpoint leaves sizes out
             pr, _ = client.get(f"/repos/{repo}/pulls/{pr['number']}")
         author_id, author_is_bot, author_bot = people.user(pr.get("user"))
         return {
@@ -300,37 +545,238 @@ def github_source(
             "merged_by_id": people.user(pr.get("merged_by"))[0], "html_url": pr.get("html_url"),
         }
 
-    @dlt.resource(name="pull_requests", write_disposition="merge", primary_key="pr_id", columns=PR_COLUMNS)
-    def pull_requests() -> Iterator[list[dict[str, Any]]]:
-        cursors = dlt.current.resource_state().setdefault("cursors", {})
+    def review_row(pr: dict[str, Any], review: dict[str, Any]) -> dict[str, Any]:
+        reviewer_id, is_bot, bot = people.user(review.get("user"))
+        return {
+            "review_id": review["id"], "pr_id": pr["pr_id"], "repository": pr["repository"],
+            "pr_number": pr["number"], "reviewer_id": reviewer_id, "reviewer_is_bot": is_bot,
+            "reviewer_bot_name": bot, "state": review.get("state"),
+            "submitted_at": _ts(review.get("submitted_at")), "commit_sha": review.get("commit_id"),
+        }
+
+    def comment_row(pr: dict[str, Any], comment: dict[str, Any]) -> dict[str, Any]:
+        commenter_id, is_bot, bot = people.user(comment.get("user"))
+        return {
+            "comment_id": comment["id"], "pr_id": pr["pr_id"], "repository": pr["repository"],
+            "pr_number": pr["number"], "commenter_id": commenter_id, "commenter_is_bot": is_bot,
+            "commenter_bot_name": bot, "created_at": _ts(comment.get("created_at")),
+            "updated_at": _ts(comment.get("updated_at")),
+        }
+
+    def trailer_rows(pr_id: int, sha: str, message: str) -> list[dict[str, Any]]:
+        rows = []
+        for order, (key, value) in enumerate(parse_trailers(message), start=1):
+            line = f"{key}: {value}"
+            email = IDENTITY.search(value)
+            is_person = bool(email) or key.lower() in PERSON_TRAILERS
+            rows.append({
+                "pr_id": pr_id, "sha": sha, "trailer_order": order, "trailer_key": key,
+                "trailer_value": pseudonymise(email.group(1) if email else value) if is_person else value,
+                "is_person": is_person, "matches_ai_pattern": any(p.search(line) for p in ai_patterns),
+            })
+        return rows
+
+    def commit_rows(pr: dict[str, Any], commits: list[dict[str, Any]]) -> list[tuple[dict[str, Any], list]]:
+        """(commit row, its trailer rows) for a PR's commits (REST shape), oldest first."""
+        out = []
+        for order, item in enumerate(commits, start=1):
+            git = item.get("commit") or {}
+            git_author, git_committer = git.get("author") or {}, git.get("committer") or {}
+            author_id, is_bot, _ = people.user(item.get("author"))
+            email_id = pseudonymise(git_author.get("email"))
+            trailers = trailer_rows(pr["pr_id"], item["sha"], git.get("message") or "")
+            parents = item.get("parents") or []
+            out.append(({
+                "pr_id": pr["pr_id"], "sha": item["sha"], "repository": pr["repository"],
+                "pr_number": pr["number"], "commit_order": order, "author_id": author_id or email_id,
+                "author_email_id": email_id, "author_is_bot": is_bot,
+                "committer_id": people.user(item.get("committer"))[0] or pseudonymise(git_committer.get("email")),
+                "authored_at": _ts(git_author.get("date")), "committed_at": _ts(git_committer.get("date")),
+                "parent_count": len(parents), "first_parent_sha": parents[0]["sha"] if parents else None,
+                "trailer_count": len(trailers), "has_ai_trailer": any(t["matches_ai_pattern"] for t in trailers),
+            }, trailers))
+        return out
+
+    def fresh_of(cursor: dict[str, Any]) -> Callable[[list[dict[str, Any]]], list[dict[str, Any]]]:
+        """Filter of a page (newest-updated first) to the PRs newer than the repository's cursor."""
+        since, seen_at_since = cursor.get("updated_at"), set(cursor.get("ids", []))
+
+        def fresh(page: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [pr for pr in page if since is None or pr["updated_at"] > since
+                    or (pr["updated_at"] == since and pr["id"] not in seen_at_since)]
+
+        return fresh
+
+    def advance(mark: list[Any], prs: list[dict[str, Any]]) -> None:
+        """mark = [newest updated_at, ids at it]: moved on by the PRs."""
+        for pr in prs:
+            if mark[0] is None or pr["updated_at"] > mark[0]:
+                mark[0], mark[1] = pr["updated_at"], {pr["id"]}
+            elif pr["updated_at"] == mark[0]:
+                mark[1].add(pr["id"])
+
+    def rest_pull_requests(cursors: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
+        """REST: the list newest-updated first (stopping at the cursor), sizes from the single-PR endpoint."""
         for repo in repos:
             cursor = cursors.get(repo) or {}
-            since, seen_at_since = cursor.get("updated_at"), set(cursor.get("ids", []))
-            newest, newest_ids = since, set(seen_at_since)
+            fresh_in, mark = fresh_of(cursor), [cursor.get("updated_at"), set(cursor.get("ids", []))]
             pages = fetched = 0
             params = {"state": "all", "sort": "updated", "direction": "desc", "per_page": per_page}
             for page in repo_pages(repo, "pull requests", f"/repos/{repo}/pulls", params):
                 pages += 1
-                fresh = [
-                    pr for pr in page
-                    if since is None or pr["updated_at"] > since
-                    or (pr["updated_at"] == since and pr["id"] not in seen_at_since)
-                ]
-                for pr in fresh:
-                    if newest is None or pr["updated_at"] > newest:
-                        newest, newest_ids = pr["updated_at"], {pr["id"]}
-                    elif pr["updated_at"] == newest:
-                        newest_ids.add(pr["id"])
+                fresh = fresh_in(page)
+                advance(mark, fresh)
                 if fresh:
                     rows = parallel(pr_row, [repo] * len(fresh), fresh)
                     fetched += len(rows)
                     yield rows
                 if len(fresh) < len(page):  # reached PRs older than the cursor
                     break
-            if newest is not None:
-                cursors[repo] = {"updated_at": newest, "ids": sorted(newest_ids)}
+            if mark[0] is not None:
+                cursors[repo] = {"updated_at": mark[0], "ids": sorted(mark[1])}
             stats["prs"] += fetched
             log.info("github: %s: %d new or changed pull requests (%d pages)", repo, fetched, pages)
+
+    # GraphQL: rows of a PR's reviews, comments and commits wait here (by table, PR id) for their transformer
+    pending: dict[str, dict[int, list[Any]]] = {"reviews": {}, "pr_comments": {}, "pr_commits": {}}
+    pending_lock = threading.Lock()
+
+    def connection_rest(pr_id: str, name: str, connection: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every node of a PR's connection: the first page came with the PR, the rest is paged here."""
+        nodes = list(connection["nodes"])
+        info = connection["pageInfo"]
+        while info["hasNextPage"]:
+            data = client.graphql(CONNECTION_QUERIES[name],
+                                  {"id": pr_id, "first": nested_per_page, "after": info["endCursor"]})
+            more = (data.get("node") or {}).get(name)
+            if more is None:
+                raise GraphQLError(f"GitHub GraphQL: pull request {pr_id} answered no {name}", [])
+            nodes += more["nodes"]
+            info = more["pageInfo"]
+        return nodes
+
+    def commit_parents(ids: list[str]) -> dict[str, tuple[int, str | None]]:
+        """(parent count, first parent) of commits by node id, PARENTS_PER_QUERY a query."""
+        found: dict[str, tuple[int, str | None]] = {}
+        for start in range(0, len(ids), PARENTS_PER_QUERY):
+            batch = ids[start : start + PARENTS_PER_QUERY]
+            data = client.graphql(COMMIT_PARENTS_QUERY, {"ids": batch[:100], "more": batch[100:]})
+            for node in [*(data.get("nodes") or []), *(data.get("more") or [])]:
+                parents = node["parents"]
+                found[node["id"]] = (parents["totalCount"], (parents["nodes"] or [{}])[0].get("oid"))
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise GraphQLError(f"GitHub GraphQL: no parents for commits {missing[:3]}", [])
+        return found
+
+    def repository_missing(error: dict[str, Any]) -> bool:
+        return error.get("type") in ("NOT_FOUND", "FORBIDDEN") and (error.get("path") or [None])[0] == "repository"
+
+    def graphql_repository(repo: str, cursor: dict[str, Any], emit: Callable[[Any], None],
+                           cancelled: threading.Event) -> tuple[list[Any], int, int] | None:
+        """One repository's new or changed PRs with everything of them, page by page (`emit`s each page's rows);
+        returns (cursor mark, PRs, pages), or None when the repository is skipped (not found, no access)."""
+        owner, name = repo.split("/", 1)
+        fresh_in, mark = fresh_of(cursor), [cursor.get("updated_at"), set(cursor.get("ids", []))]
+        after, pages, fetched = None, 0, 0
+        missing: list[dict[str, Any]] = []
+        while not cancelled.is_set():
+            data = client.graphql(PULL_REQUESTS_QUERY, {"owner": owner, "name": name, "first": pr_page_size,
+                                                        "after": after, "nested": nested_per_page},
+                                  allow=(lambda e: repository_missing(e) and not missing.append(e))
+                                  if pages == 0 else None)
+            if data.get("repository") is None:
+                if pages or not missing:
+                    raise GraphQLError(f"GitHub GraphQL: repository {repo} answered no data", [])
+                why = ("GraphQL FORBIDDEN: the token has no access" if missing[0].get("type") == "FORBIDDEN"
+                       else "GraphQL NOT_FOUND: no such repository, or the token cannot see it")
+                stats["skipped"].setdefault(repo, {})["pull requests"] = why
+                log.warning("github: %s: pull requests skipped (%s); the other repositories load", repo, why)
+                return None
+            connection = data["repository"]["pullRequests"]
+            pages += 1
+            nodes = {node["databaseId"]: node for node in connection["nodes"]}
+            fresh = fresh_in([rest_pull(node) for node in connection["nodes"]])
+            advance(mark, fresh)
+            if fresh:
+                emit(page_rows(repo, fresh, nodes))
+                fetched += len(fresh)
+            if len(fresh) < len(nodes) or not connection["pageInfo"]["hasNextPage"]:
+                break
+            after = connection["pageInfo"]["endCursor"]
+        return mark, fetched, pages
+
+    def page_rows(repo: str, fresh: list[dict[str, Any]], nodes: dict[int, dict[str, Any]]) -> tuple[list, dict]:
+        """The rows of a page of PRs: (PR rows, {table: {pr_id: rows}}), overflowing connections completed."""
+        complete = {}
+        for pr in fresh:
+            node = nodes[pr["id"]]
+            complete[pr["id"]] = {name: connection_rest(node["id"], name, node[name]) for name in NESTED_FIELDS}
+            pr["labels"] = complete[pr["id"]]["labels"]
+        commit_ids = [c["commit"]["id"] for parts in complete.values() for c in parts["commits"]]
+        parents = commit_parents(commit_ids) if commit_ids else {}
+        prs, nested = [], {"reviews": {}, "pr_comments": {}, "pr_commits": {}}
+        for pr in fresh:
+            row = pr_row(repo, pr)
+            parts = complete[pr["id"]]
+            prs.append(row)
+            nested["reviews"][row["pr_id"]] = [review_row(row, rest_review(r)) for r in parts["reviews"]]
+            nested["pr_comments"][row["pr_id"]] = [comment_row(row, rest_comment(c)) for c in parts["comments"]]
+            nested["pr_commits"][row["pr_id"]] = commit_rows(
+                row, [rest_commit(c, parents[c["commit"]["id"]]) for c in parts["commits"]])
+        return prs, nested
+
+    def graphql_pull_requests(cursors: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
+        """GraphQL: `repository_workers` repositories at a time, sharing one rate-limit budget."""
+        results: queue.Queue = queue.Queue()
+        cancelled = threading.Event()
+
+        def work(repo: str) -> None:
+            try:
+                outcome = graphql_repository(repo, cursors.get(repo) or {},
+                                             lambda rows: results.put(("rows", repo, rows)), cancelled)
+                results.put(("done", repo, outcome))
+            except BaseException as exc:  # noqa: BLE001 - handed to the consuming thread, which raises it
+                results.put(("error", repo, exc))
+
+        pool = ThreadPoolExecutor(min(repository_workers, len(repos)), thread_name_prefix="github-repo")
+        try:
+            for repo in repos:
+                pool.submit(work, repo)
+            open_repos = len(repos)
+            while open_repos:
+                kind, repo, payload = results.get()
+                if kind == "error":
+                    raise payload
+                if kind == "done":
+                    open_repos -= 1
+                    if payload is not None:
+                        mark, fetched, pages = payload
+                        if mark[0] is not None:
+                            cursors[repo] = {"updated_at": mark[0], "ids": sorted(mark[1])}
+                        stats["prs"] += fetched
+                        log.info("github: %s: %d new or changed pull requests (%d pages)", repo, fetched, pages)
+                    continue
+                prs, nested = payload
+                with pending_lock:
+                    for table, rows in nested.items():
+                        pending[table].update(rows)
+                yield prs
+        finally:
+            cancelled.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    @dlt.resource(name="pull_requests", write_disposition="merge", primary_key="pr_id", columns=PR_COLUMNS)
+    def pull_requests() -> Iterator[list[dict[str, Any]]]:
+        cursors = dlt.current.resource_state().setdefault("cursors", {})
+        if use_graphql:
+            yield from graphql_pull_requests(cursors)
+        else:
+            yield from rest_pull_requests(cursors)
+
+    def pending_rows(table: str, prs: list[dict[str, Any]]) -> list[Any]:
+        with pending_lock:
+            return [row for pr in prs for row in pending[table].pop(pr["pr_id"], [])]
 
     per_pr = {"write_disposition": {"disposition": "merge", "strategy": "delete-insert"}, "merge_key": "pr_id"}
 
@@ -348,51 +794,28 @@ def github_source(
     @dlt.transformer(name="reviews", data_from=pull_requests, primary_key="review_id", columns=REVIEW_COLUMNS,
                      **per_pr)
     def reviews(prs: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+        if use_graphql:
+            yield pending_rows("reviews", prs)
+            return
+
         def fetch(pr: dict[str, Any]) -> list[dict[str, Any]]:
-            rows = []
-            for review in client.all(f"/repos/{pr['repository']}/pulls/{pr['number']}/reviews",
-                                     {"per_page": 100}):
-                reviewer_id, is_bot, bot = people.user(review.get("user"))
-                rows.append({
-                    "review_id": review["id"], "pr_id": pr["pr_id"], "repository": pr["repository"],
-                    "pr_number": pr["number"], "reviewer_id": reviewer_id, "reviewer_is_bot": is_bot,
-                    "reviewer_bot_name": bot, "state": review.get("state"),
-                    "submitted_at": _ts(review.get("submitted_at")), "commit_sha": review.get("commit_id"),
-                })
-            return rows
+            return [review_row(pr, review) for review in client.all(
+                f"/repos/{pr['repository']}/pulls/{pr['number']}/reviews", {"per_page": 100})]
 
         yield fan_out(fetch, prs)
 
     @dlt.transformer(name="pr_comments", data_from=pull_requests, primary_key="comment_id",
                      columns=COMMENT_COLUMNS, **per_pr)
     def pr_comments(prs: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+        if use_graphql:
+            yield pending_rows("pr_comments", prs)
+            return
+
         def fetch(pr: dict[str, Any]) -> list[dict[str, Any]]:
-            rows = []
-            for comment in client.all(f"/repos/{pr['repository']}/issues/{pr['number']}/comments",
-                                      {"per_page": 100}):
-                commenter_id, is_bot, bot = people.user(comment.get("user"))
-                rows.append({
-                    "comment_id": comment["id"], "pr_id": pr["pr_id"], "repository": pr["repository"],
-                    "pr_number": pr["number"], "commenter_id": commenter_id, "commenter_is_bot": is_bot,
-                    "commenter_bot_name": bot, "created_at": _ts(comment.get("created_at")),
-                    "updated_at": _ts(comment.get("updated_at")),
-                })
-            return rows
+            return [comment_row(pr, comment) for comment in client.all(
+                f"/repos/{pr['repository']}/issues/{pr['number']}/comments", {"per_page": 100})]
 
         yield fan_out(fetch, prs)
-
-    def trailer_rows(pr_id: int, sha: str, message: str) -> list[dict[str, Any]]:
-        rows = []
-        for order, (key, value) in enumerate(parse_trailers(message), start=1):
-            line = f"{key}: {value}"
-            email = IDENTITY.search(value)
-            is_person = bool(email) or key.lower() in PERSON_TRAILERS
-            rows.append({
-                "pr_id": pr_id, "sha": sha, "trailer_order": order, "trailer_key": key,
-                "trailer_value": pseudonymise(email.group(1) if email else value) if is_person else value,
-                "is_person": is_person, "matches_ai_pattern": any(p.search(line) for p in ai_patterns),
-            })
-        return rows
 
     trailer_hints = dlt.mark.make_hints(
         table_name="pr_commit_trailers", primary_key=["pr_id", "sha", "trailer_order"], columns=TRAILER_COLUMNS,
@@ -402,28 +825,14 @@ def github_source(
     @dlt.transformer(name="pr_commits", data_from=pull_requests, primary_key=["pr_id", "sha"],
                      columns=COMMIT_COLUMNS, **per_pr)
     def pr_commits(prs: list[dict[str, Any]]) -> Iterator[Any]:
-        def fetch(pr: dict[str, Any]) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
-            out = []
-            commits = client.all(f"/repos/{pr['repository']}/pulls/{pr['number']}/commits", {"per_page": 100})
-            for order, item in enumerate(commits, start=1):
-                git = item.get("commit") or {}
-                git_author, git_committer = git.get("author") or {}, git.get("committer") or {}
-                author_id, is_bot, _ = people.user(item.get("author"))
-                email_id = pseudonymise(git_author.get("email"))
-                trailers = trailer_rows(pr["pr_id"], item["sha"], git.get("message") or "")
-                parents = item.get("parents") or []
-                out.append(({
-                    "pr_id": pr["pr_id"], "sha": item["sha"], "repository": pr["repository"],
-                    "pr_number": pr["number"], "commit_order": order, "author_id": author_id or email_id,
-                    "author_email_id": email_id, "author_is_bot": is_bot,
-                    "committer_id": people.user(item.get("committer"))[0] or pseudonymise(git_committer.get("email")),
-                    "authored_at": _ts(git_author.get("date")), "committed_at": _ts(git_committer.get("date")),
-                    "parent_count": len(parents), "first_parent_sha": parents[0]["sha"] if parents else None,
-                    "trailer_count": len(trailers), "has_ai_trailer": any(t["matches_ai_pattern"] for t in trailers),
-                }, trailers))
-            return out
+        if use_graphql:
+            results = pending_rows("pr_commits", prs)
+        else:
+            def fetch(pr: dict[str, Any]) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+                return commit_rows(pr, client.all(f"/repos/{pr['repository']}/pulls/{pr['number']}/commits",
+                                                  {"per_page": 100}))
 
-        results = [pair for pairs in parallel(fetch, prs) for pair in pairs]
+            results = [pair for pairs in parallel(fetch, prs) for pair in pairs]
         yield [commit for commit, _ in results]
         trailers = [t for _, ts in results for t in ts]
         if trailers:
@@ -574,6 +983,8 @@ def skipped_repositories(stats: dict[str, Any]) -> list[str]:
     lines = []
     for repo, whats in sorted(stats.get("skipped", {}).items()):
         reasons = sorted(set(whats.values()))
+        order = ["pull requests", "deployments", "workflow runs"]
+        whats = sorted(whats, key=lambda w: (order.index(w) if w in order else len(order), w))
         lines.append(f"github repository {repo}: skipped ({'; '.join(reasons)}): its {', '.join(whats)} did not "
                      "load; check github.repositories / SOURCES__GITHUB__REPOSITORIES and the token's access")
     return lines
@@ -593,13 +1004,35 @@ def load(org: OrgConfig, org_dir: Path | None = None, target: str | None = None)
     except PipelineStepFailed as exc:
         api_error = _api_error(exc)
         if api_error is not None:
-            raise ApiError(f"GitHub load failed, nothing of this run landed: {api_error}") from exc
+            message = f"GitHub load failed, nothing of this run landed: {api_error}"
+            if isinstance(api_error, GraphQLError):
+                raise GraphQLError(message, api_error.errors) from exc
+            raise ApiError(message, status=api_error.status) from exc
         raise
     seconds = time.perf_counter() - started
     counts = row_counts(pipeline)
-    log.info("github: %d pull requests in %.1f s (%.1f PRs/s); rows: %s", stats["prs"], seconds,
-             stats["prs"] / max(seconds, 1e-9), counts)
-    return LoadCounts(counts, skipped=skipped_repositories(stats))
+    usage = rate_limit_usage(stats)
+    log.info("github: %d pull requests in %.1f s (%.1f PRs/s); %s; rows: %s", stats["prs"], seconds,
+             stats["prs"] / max(seconds, 1e-9), usage_line(usage), counts)
+    return LoadCounts(counts | {f"_{k}": v for k, v in usage.items()}, skipped=skipped_repositories(stats))
+
+
+def rate_limit_usage(stats: dict[str, Any]) -> dict[str, Any]:
+    """What a load spent of GitHub's hourly budgets: GraphQL queries and points (rateLimit.cost), REST
+    requests, and PRs per rate-limit hour (PRs landed / points spent * 5,000 points an hour)."""
+    budget: RateBudget = stats["budget"]
+    rest = stats["client"].requests_sent - budget.queries
+    spent = budget.points if stats["api"] == "graphql" else rest
+    limit = budget.limit.get("graphql", 5000) if stats["api"] == "graphql" else 5000
+    return {"github_prs": stats["prs"], "github_graphql_queries": budget.queries,
+            "github_graphql_points": budget.points, "github_rest_requests": rest,
+            "github_prs_per_rate_limit_hour": round(stats["prs"] / spent * limit) if spent else 0}
+
+
+def usage_line(usage: dict[str, Any]) -> str:
+    return (f"GraphQL {usage['github_graphql_queries']} queries, {usage['github_graphql_points']} points; REST "
+            f"{usage['github_rest_requests']} requests; {usage['github_prs_per_rate_limit_hour']:,} PRs per "
+            "rate-limit hour")
 
 
 if __name__ == "__main__":  # pragma: no cover - manual runs

@@ -1,8 +1,12 @@
-"""The GitHub loader over real HTTP against the local sample API server, into a real DuckDB file."""
+"""The GitHub loader over real HTTP against the local sample API server, into a real DuckDB file.
+
+Pull requests come over GraphQL (POST /graphql) by default; `SOURCES__GITHUB__API=rest` selects the REST path,
+which `test_graphql_lands_exactly_what_rest_lands` loads beside it to compare every landed row."""
 
 from __future__ import annotations
 
 import json
+import math
 import time
 from datetime import date
 from pathlib import Path
@@ -73,19 +77,43 @@ def sample_counts(sample: Path, repos: list[str]) -> dict[str, int]:
     return counts
 
 
-def test_full_load_follows_link_pagination_and_lands_every_record(server, sample, tmp_path, monkeypatch):
+def pr_total(sample: Path, repos: list[str]) -> int:
+    return sum(len((sample / "github" / repo / "pulls.jsonl").read_text().splitlines()) for repo in repos)
+
+
+def operations(server) -> dict[str, int]:
+    return dict(server.github_usage["graphql_operations"])
+
+
+def test_full_load_pages_prs_over_graphql_and_lands_every_record(server, sample, tmp_path, monkeypatch):
     monkeypatch.setenv("SOURCES__GITHUB__PER_PAGE", "3")
     landed = run_load(sample)
 
     expected = sample_counts(sample, REPOS)
     assert table_counts(tmp_path) == expected
     assert {k: landed[k] for k in expected} == expected
-    for repo in REPOS:
-        pages = server.requests_matching(rf"^/repos/{repo}/pulls\?")
-        assert len(pages) == -(-sum(1 for _ in open(sample / "github" / repo / "pulls.jsonl")) // 3)
-        assert len(pages) > 3 and any("page=2" in p for p in pages)
-    # sizes come from the single-PR endpoint (the list leaves them out)
+    pages = sum(math.ceil(pr_total(sample, [repo]) / 3) for repo in REPOS)
+    assert operations(server)["PullRequests"] == pages > 6
+    assert server.requests_matching(r"^/repos/[^/]+/[^/]+/(pulls|issues)") == []  # no REST for pull requests
     assert query(tmp_path, "select count(*) from raw_github.pull_requests where additions is null") == [(0,)]
+
+
+def test_nested_connections_that_overflow_their_first_page_are_followed_to_the_end(
+    server, sample, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("SOURCES__GITHUB__PER_PAGE", "5")
+    monkeypatch.setenv("SOURCES__GITHUB__NESTED_PER_PAGE", "1")  # every second review, comment, commit, label
+
+    run_load(sample)
+
+    assert table_counts(tmp_path) == sample_counts(sample, REPOS)
+    ops = operations(server)
+    for name in ("PullRequestReviews", "PullRequestComments", "PullRequestCommits", "PullRequestLabels"):
+        assert ops.get(name, 0) > 0, ops
+    prs = [json.loads(line) for repo in REPOS for line in (sample / "github" / repo / "pulls.jsonl").open()]
+    assert ops["PullRequestCommits"] == sum(max(0, len(pr["_commits"]) - 1) for pr in prs)
+    labels = query(tmp_path, "select count(*) from raw_github.pr_labels where label <> ''")[0][0]
+    assert labels == sum(len(pr["labels"]) for pr in prs)
 
 
 def test_incremental_rerun_fetches_only_changed_prs_and_counts_stay_exact(server, sample, tmp_path, monkeypatch):
@@ -96,39 +124,42 @@ def test_incremental_rerun_fetches_only_changed_prs_and_counts_stay_exact(server
     reviewer = {"login": "someone-else", "id": 77, "type": "User"}
     store.touch_pull("acme/checkout-web", 3, review={"user": reviewer, "state": "APPROVED"})
     store.touch_pull("acme/mobile-app", 5, comment=True, title="Renamed")
-    server.request_log.clear()
+    ops_before = operations(server)
+    landed = run_load(sample)
 
-    run_load(sample)
-
-    details = server.requests_matching(r"^/repos/[^/]+/[^/]+/pulls/\d+$")
-    assert sorted(details) == ["/repos/acme/checkout-web/pulls/3", "/repos/acme/mobile-app/pulls/5"]
-    assert len(server.requests_matching(r"/pulls\?")) == 2  # one page per repository: stopped at the cursor
+    ops = operations(server)
+    assert ops["PullRequests"] - ops_before["PullRequests"] == 2  # one page per repository: stopped at the cursor
+    assert landed["_github_prs"] == 2
     after = table_counts(tmp_path)
     assert after == before | {"reviews": before["reviews"] + 1, "pr_comments": before["pr_comments"] + 1}
     assert query(tmp_path, "select title from raw_github.pull_requests where repository = 'acme/mobile-app' "
                            "and number = 5") == [("Renamed",)]
 
-    server.request_log.clear()
-    run_load(sample)
-    assert server.requests_matching(r"/pulls/\d+") == []
-    assert table_counts(tmp_path) == after
+    again = run_load(sample)
+    assert again["_github_prs"] == 0 and operations(server)["PullRequests"] == ops["PullRequests"] + 2
+    assert table_counts(tmp_path) == after  # re-running duplicates nothing
 
 
-def test_429_with_retry_after_is_honoured_and_transient_500s_are_retried(server, sample, tmp_path):
-    too_many = server.faults.add(r"^/repos/acme/checkout-web/pulls\?", "429", times=1, retry_after=2)
-    broken = server.faults.add(r"/pulls/\d+/commits", "500", times=2)
-    store = server.apis["github"]
+def test_429_with_retry_after_is_honoured_and_transient_500s_and_truncated_pages_are_retried(
+    server, sample, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("SOURCES__GITHUB__PER_PAGE", "5")
+    too_many = server.faults.add(r"^/graphql", "429", times=1, retry_after=2)
+    broken = server.faults.add(r"^/graphql", "500", times=2)
+    cut = server.faults.add(r"^/graphql", "truncated", times=1, skip=3)
+    rest = server.faults.add(r"^/repos/acme/checkout-web/deployments\?", "502", times=1)
     started = time.time()
 
     run_load(sample)
 
-    assert too_many.hits == 1 and broken.hits == 2
-    retried = [t for t, path in store.requests_served if path == "/repos/acme/checkout-web/pulls"]
-    assert retried and retried[0] - started >= 2
+    assert too_many.hits == 1 and broken.hits == 2 and cut.hits == 1 and rest.hits == 1
+    assert time.time() - started >= 2
     assert table_counts(tmp_path) == sample_counts(sample, REPOS)
 
 
-def test_403_rate_limit_is_waited_out_until_the_reset_time(server, sample, tmp_path):
+def test_rate_limit_is_waited_out_until_the_reset_time(server, sample, tmp_path, monkeypatch):
+    """REST answers 403 with x-ratelimit-remaining 0; GraphQL answers HTTP 200 with a RATE_LIMITED error."""
+    monkeypatch.setenv("SOURCES__GITHUB__REPOSITORY_WORKERS", "1")  # one request to a path at a time
     store = server.apis["github"]
     store.limit_rate(times=1, reset_in=1)
 
@@ -146,17 +177,45 @@ def test_persistent_500_fails_loudly_keeps_what_landed_and_the_next_run_resumes(
     before = table_counts(tmp_path)
     store = server.apis["github"]
     store.touch_pull("acme/mobile-app", 2, comment=True)
-    server.faults.add(r"^/repos/acme/mobile-app/issues/2/comments", "500", times=-1)
+    server.faults.add(r"^/graphql", "500", times=-1)
 
-    with pytest.raises(ApiError, match=r"/repos/acme/mobile-app/issues/2/comments.*HTTP 500"):
+    with pytest.raises(ApiError, match=r"/graphql failed with HTTP 500"):
         run_load(sample)
     assert table_counts(tmp_path) == before
 
     server.faults.clear()
-    server.request_log.clear()
-    run_load(sample)
-    assert server.requests_matching(r"/pulls/\d+$") == ["/repos/acme/mobile-app/pulls/2"]
+    landed = run_load(sample)
+    assert landed["_github_prs"] == 1
     assert table_counts(tmp_path) == before | {"pr_comments": before["pr_comments"] + 1}
+
+
+def test_a_page_that_stays_truncated_fails_loudly_and_keeps_what_landed(server, sample, tmp_path):
+    run_load(sample)
+    before = table_counts(tmp_path)
+    server.apis["github"].touch_pull("acme/checkout-web", 4, comment=True)
+    server.faults.add(r"^/graphql", "truncated", times=-1)
+
+    with pytest.raises(ApiError, match=r"/graphql returned malformed JSON"):
+        run_load(sample)
+    assert table_counts(tmp_path) == before
+
+    server.faults.clear()
+    run_load(sample)
+    assert table_counts(tmp_path) == before | {"pr_comments": before["pr_comments"] + 1}
+
+
+def test_a_graphql_errors_answer_fails_with_a_clear_error(server, sample, tmp_path):
+    store = server.apis["github"]
+    store.fail_graphql("Something went wrong while executing your query. This may be the result of a timeout.")
+
+    with pytest.raises(ApiError, match=r"PullRequests .*GraphQL errors: ERROR at -: Something went wrong"):
+        run_load(sample)
+
+    store.fail_graphql("Parse error on \"}\" (RCURLY)", type_="INTERNAL")
+    with pytest.raises(github.GraphQLError, match=r"INTERNAL at -: Parse error"):
+        run_load(sample)
+    run_load(sample)
+    assert table_counts(tmp_path) == sample_counts(sample, REPOS)
 
 
 def test_deployment_with_failure_then_rollback_lands_with_all_statuses(server, sample, tmp_path):
@@ -222,6 +281,8 @@ def test_fake_api_requires_a_token(server):
     import requests
 
     assert requests.get(f"{server.url}/repos/acme/ledger/pulls", timeout=5).status_code == 401
+    assert requests.post(f"{server.url}/graphql", json={"query": "query PullRequests { x }"},
+                         timeout=5).status_code == 401
     ok = requests.get(f"{server.url}/repos/acme/ledger/pulls?state=all&sort=updated&direction=desc",
                       headers={"Authorization": "token abc"}, timeout=5)
     assert ok.status_code == 200 and ok.json()
@@ -254,21 +315,103 @@ def test_a_misspelled_repository_is_skipped_and_reported_and_the_others_land(ser
 
 
 def test_a_repository_without_access_is_skipped_and_lands_once_access_is_granted(server, sample, tmp_path):
-    server.faults.add(r"^/repos/acme/mobile-app/", "403", times=-1)
+    store = server.apis["github"]
+    store.deny("acme/mobile-app", 403)  # REST: HTTP 403; GraphQL: a FORBIDDEN error on `repository`
 
     landed = run_load(sample)
 
     assert table_counts(tmp_path) == sample_counts(sample, REPOS[:1])
     assert [line.split(":")[0] for line in landed.skipped] == ["github repository acme/mobile-app"]
-    assert "HTTP 403" in landed.skipped[0]
+    assert "HTTP 403" in landed.skipped[0] and "GraphQL FORBIDDEN" in landed.skipped[0]
 
-    server.faults.clear()
+    store.allow("acme/mobile-app")
     assert run_load(sample).skipped == []
     assert table_counts(tmp_path) == sample_counts(sample, REPOS)  # its cursors had stayed
 
 
 def test_a_403_on_a_later_page_still_fails_the_run_atomically(server, sample, tmp_path, monkeypatch):
     monkeypatch.setenv("SOURCES__GITHUB__PER_PAGE", "3")
-    server.faults.add(r"^/repos/acme/mobile-app/pulls\?", "403", times=-1, skip=1)
-    with pytest.raises(ApiError, match=r"HTTP 403"):
+    server.faults.add(r"^/repos/acme/mobile-app/deployments\?", "403", times=-1, skip=1)
+    with pytest.raises(ApiError, match=r"deployments.*HTTP 403"):
         run_load(sample)
+    server.faults.clear()
+    server.faults.add(r"^/graphql", "403", times=-1, skip=1)  # HTTP 403 on GraphQL is no repository's answer
+    with pytest.raises(ApiError, match=r"/graphql failed with HTTP 403"):
+        run_load(sample)
+    if (tmp_path / "wh.duckdb").exists():  # nothing of either run landed
+        assert query(tmp_path, "select count(*) from information_schema.tables where table_schema = 'raw_github' "
+                               "and table_name not like '\\_dlt%' escape '\\'") == [(0,)]
+
+
+RAW_TABLES = ["pull_requests", "pr_labels", "reviews", "pr_comments", "pr_commits", "pr_commit_trailers",
+              "deployments", "deployment_statuses", "workflow_runs"]
+
+
+def landed_rows(path: Path) -> dict[str, list[tuple]]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        out = {}
+        for table in RAW_TABLES:
+            columns = [c for (c,) in con.execute(
+                "select column_name from information_schema.columns where table_schema = 'raw_github' and "
+                "table_name = ? and column_name not like '\\_dlt%' escape '\\' order by column_name",
+                [table]).fetchall()]
+            cols = ", ".join(f'"{c}"' for c in columns)
+            out[table] = [tuple(columns)] + con.execute(
+                f"select {cols} from raw_github.{table} order by all").fetchall()
+        return out
+
+
+def test_graphql_lands_exactly_what_rest_lands(server, sample, tmp_path, monkeypatch):
+    """Same raw tables, columns and values as the REST loader, for every PR, review, comment, commit and trailer
+    (bots, co-authors, AI trailers and GitHub-committed commits included)."""
+    repos = ["acme/checkout-web", "acme/mobile-app", "acme/infra-live", "acme/ledger"]
+    monkeypatch.setenv("SOURCES__GITHUB__REPOSITORIES", ",".join(repos))
+    monkeypatch.setenv("SOURCES__GITHUB__API", "rest")
+    monkeypatch.setenv("FLOWMART_DUCKDB_PATH", str(tmp_path / "rest.duckdb"))
+    monkeypatch.setenv("FLOWMART_PIPELINES_DIR", str(tmp_path / "rest-pipelines"))
+    by_rest = run_load(sample)
+    assert server.github_usage["graphql_requests"] == 0
+
+    monkeypatch.setenv("SOURCES__GITHUB__API", "graphql")
+    monkeypatch.setenv("FLOWMART_DUCKDB_PATH", str(tmp_path / "graphql.duckdb"))
+    monkeypatch.setenv("FLOWMART_PIPELINES_DIR", str(tmp_path / "graphql-pipelines"))
+    by_graphql = run_load(sample)
+
+    rest_rows, graphql_rows = landed_rows(tmp_path / "rest.duckdb"), landed_rows(tmp_path / "graphql.duckdb")
+    for table in RAW_TABLES:
+        assert graphql_rows[table] == rest_rows[table], table
+    assert {t: by_graphql[t] for t in RAW_TABLES} == {t: by_rest[t] for t in RAW_TABLES}
+    expected = sample_counts(sample, repos)
+    assert {t: by_graphql[t] for t in expected} == expected
+    assert by_graphql["pr_commit_trailers"] > 0 and by_graphql["workflow_runs"] > 0
+    bots = [r for r in graphql_rows["pr_commits"][1:] if r[graphql_rows["pr_commits"][0].index("author_is_bot")]]
+    assert bots  # bot commits: GraphQL links no Bot to a commit; the bot's noreply e-mail names it
+    # the budget: what the server charged by GitHub's formula is what the loader counted
+    usage = server.github_usage
+    assert by_graphql["_github_graphql_points"] == usage["graphql_points"]
+    assert by_graphql["_github_graphql_queries"] == usage["graphql_requests"]
+    assert by_rest["_github_rest_requests"] > 4 * by_rest["_github_prs"]
+    assert by_graphql["_github_prs_per_rate_limit_hour"] > 10 * by_rest["_github_prs_per_rate_limit_hour"]
+
+
+def test_graphql_cost_follows_githubs_formula():
+    from pipelines.sample.github_api import graphql_cost
+
+    # GitHub's documented example: 1 + 100 + 5,000 requests = 5,101 -> 51 points
+    assert graphql_cost("query { viewer { login repositories(first: 100) { edges { node { id issues(first: 50) { "
+                        "edges { node { id labels(first: 60) { edges { node { id name } } } } } } } } } } }"
+                        ) == (51, 5101)
+    page = {"owner": "o", "name": "n", "after": None, "nested": 100}
+    assert graphql_cost(github.PULL_REQUESTS_QUERY, page | {"first": 37}) == (1, 149)
+    assert graphql_cost(github.PULL_REQUESTS_QUERY, page | {"first": 38}) == (2, 153)
+    assert graphql_cost(github.COMMIT_PARENTS_QUERY, {"ids": ["x"] * 100, "more": ["y"] * 49}) == (1, 149)
+    assert graphql_cost(github.CONNECTION_QUERIES["commits"], {"id": "x", "first": 100}) == (1, 1)
+
+
+def test_usage_is_served_for_benchmarks(server, sample):
+    import requests
+
+    run_load(sample)
+    usage = requests.get(f"{server.url}/_control/usage", timeout=5).json()
+    assert usage["graphql_points"] == server.github_usage["graphql_points"] > 0
+    assert usage["rest_requests"] > 0 and usage["requests"] == usage["rest_requests"] + usage["graphql_requests"]

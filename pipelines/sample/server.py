@@ -170,6 +170,12 @@ class SampleApiServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    @property
+    def github_usage(self) -> dict[str, Any]:
+        """What the fake GitHub API answered: REST and GraphQL requests, GraphQL points by GitHub's cost formula
+        (also served at GET /_control/usage)."""
+        return self.apis["github"].usage()
+
     def requests_matching(self, pattern: str) -> list[str]:
         with self._log_lock:
             return [p for _, p in self.request_log if re.search(pattern, p)]
