@@ -230,8 +230,9 @@ def load_source(name: str, org: OrgConfig, org_dir: Path, target: str, full_refr
         refresh.discard_leftovers(name, target)
         counts = module.load(org, org_dir, target=target)
     tables = {table: n for table, n in counts.items() if not table.startswith("_")}
-    log.info("loaded %s in %.1f s: %s rows in %d tables", name, time.perf_counter() - started,
-             f"{sum(tables.values()):,}", len(tables))
+    note = getattr(counts, "note", "")  # e.g. GitHub: what the load spent of the hourly rate limits
+    log.info("loaded %s in %.1f s: %s rows in %d tables%s", name, time.perf_counter() - started,
+             f"{sum(tables.values()):,}", len(tables), f" ({note})" if note else "")
     return counts
 
 

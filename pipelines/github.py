@@ -1,9 +1,21 @@
-"""GitHub loader (REST; base URL configurable for GitHub Enterprise): pull requests with their reviews,
-issue comments and commits, deployments with their statuses and, optionally, deployment workflow runs.
+"""GitHub loader (base URL configurable for GitHub Enterprise): pull requests with their labels, reviews,
+issue comments and commits (GraphQL API), deployments with their statuses and, optionally, deployment
+workflow runs (REST API).
+
+Pull requests come from GitHub's GraphQL API (`POST /graphql`), a page of PRs at a time (newest-updated
+first) with their labels, reviews, comments and commits nested; a nested connection that overflows its first
+page is read to the end with its own paginated query, and the commits' parents come in batches by node id.
+Each query's cost (`rateLimit { cost remaining resetAt limit }`, GitHub's formula) is counted: a page of 37
+PRs costs 1 point, a batch of up to 149 commits' parents 1 point, so ~80,000 PRs land per rate-limit hour
+(5,000 points) where REST's four requests per PR landed ~1,000. Repositories load concurrently
+(`repository_workers`) on one shared budget: every answer's `x-ratelimit-remaining`/`-reset` headers (and the
+GraphQL `rateLimit`) are read, and when the budget is spent every thread waits for the reset. `load()` reports
+the points, queries and REST requests spent and the PRs per rate-limit hour (`_github_*` keys, and the log).
+`api = "rest"` reads pull requests over REST instead (about four requests per PR); both land the same rows.
 
 Tables in `raw_github` (resource names = table names unless said):
 - `pull_requests` (merge on `pr_id`): incremental per repository on `updated_at`; the list is read
-  newest-updated first and paging stops at the cursor. Sizes come from the single-PR endpoint.
+  newest-updated first and paging stops at the cursor.
 - `pr_labels`: the PR's labels (one row with an empty label when it has none), replaced per PR.
 - `reviews`, `pr_comments`, `pr_commits`: fetched for each new or changed PR, replaced per PR
   (delete-insert on `pr_id`). `pr_commits` also writes `pr_commit_trailers` (parsed `Key: value`
@@ -18,21 +30,26 @@ People: logins and e-mails are pseudonymised (`*_id` columns), names are dropped
 names; `*_bot_name` keeps a bot's login (bots are not people).
 
 One repository never blocks the others: a repository whose list endpoint answers 404 (misspelled, or
-invisible to the token) or 403 (no access) on its first page is skipped for that table, the others land,
-its cursors stay, and `load()` names it in `skipped` (the run's summary and exit code 3 report it).
+invisible to the token) or 403 (no access) on its first page (over GraphQL: a NOT_FOUND or FORBIDDEN error on
+`repository`) is skipped for that table, the others land, its cursors stay, and `load()` names it in
+`skipped` (the run's summary and exit code 3 report it).
 
-Otherwise a run is atomic: if a request stays broken (after dlt's retries on 429/5xx and the rate-limit waits
-below) the run fails with `ApiError` naming the URL, nothing of it lands and cursors stay where they
-were, so the next run resumes. GitHub rate limits (403/429 with `x-ratelimit-remaining: 0` and
-`x-ratelimit-reset`, or a `Retry-After` on a 403 secondary limit) are waited out, up to
-`max_rate_limit_wait` seconds per wait.
+Otherwise a run is atomic: if a request stays broken (after dlt's retries on 429/5xx/malformed JSON and the
+rate-limit waits below) or a GraphQL answer carries other `errors` (`GraphQLError`, naming the operation and
+each error), the run fails naming the URL, nothing of it lands and cursors stay where they were, so the next
+run resumes. GitHub rate limits (403/429 with `x-ratelimit-remaining: 0` and `x-ratelimit-reset`, a
+`Retry-After` on a 403 secondary limit, or GraphQL's HTTP 200 with a RATE_LIMITED error) are waited out, up
+to `max_rate_limit_wait` seconds per wait.
 
 Settings (dlt config/secrets or env): `SOURCES__GITHUB__ACCESS_TOKEN` (required),
 `SOURCES__GITHUB__BASE_URL` (default https://api.github.com; GitHub Enterprise: https://<host>/api/v3),
 `SOURCES__GITHUB__REPOSITORIES` (JSON list or comma-separated owner/name; overrides the org config's
 `github.repositories`), `SOURCES__GITHUB__PER_PAGE` (default 100), `SOURCES__GITHUB__WORKERS` (parallel
 requests, default 8), `SOURCES__GITHUB__MAX_RATE_LIMIT_WAIT` (seconds, default 3600),
-`SOURCES__GITHUB__LOOKBACK_DAYS` (deployments/workflow runs re-checked, default 14).
+`SOURCES__GITHUB__LOOKBACK_DAYS` (deployments/workflow runs re-checked, default 14), `SOURCES__GITHUB__API`
+(`graphql`, default, or `rest`: how pull requests are read), `SOURCES__GITHUB__REPOSITORY_WORKERS`
+(repositories read at once over GraphQL, default 4), `SOURCES__GITHUB__NESTED_PER_PAGE` (page size of a PR's
+nested connections, default 100). GraphQL pages hold min(per_page, 37) PRs.
 Run it with `flowmart load github` or `python -m pipelines.github`.
 """
 
@@ -62,6 +79,7 @@ from pipelines.settings import make_pipeline, row_counts
 log = logging.getLogger("flowmart.github")
 
 DEFAULT_BASE_URL = "https://api.github.com"
+HOURLY_BUDGET = 5000  # GitHub's budget for a user's token: REST requests, GraphQL points, per hour
 DEFAULT_BOT_NAMES = ("dependabot[bot]", "renovate[bot]", "github-actions[bot]")
 DEFAULT_AI_PATTERNS = (r"(?i)^co-authored-by:.*(copilot|claude|cursor|codex|gemini)",)
 PERSON_TRAILERS = {"co-authored-by", "signed-off-by", "reviewed-by", "acked-by", "tested-by", "reported-by",
@@ -674,12 +692,25 @@ def github_source(
 
     def graphql_repository(repo: str, cursor: dict[str, Any], emit: Callable[[Any], None],
                            cancelled: threading.Event) -> tuple[list[Any], int, int] | None:
-        """One repository's new or changed PRs with everything of them, page by page (`emit`s each page's rows);
-        returns (cursor mark, PRs, pages), or None when the repository is skipped (not found, no access)."""
+        """One repository's new or changed PRs with everything of them, page by page (`emit`s each page's rows
+        once its commits' parents are known: they are asked for in full batches across pages); returns (cursor
+        mark, PRs, pages), or None when the repository is skipped (not found, no access)."""
         owner, name = repo.split("/", 1)
         fresh_in, mark = fresh_of(cursor), [cursor.get("updated_at"), set(cursor.get("ids", []))]
         after, pages, fetched = None, 0, 0
         missing: list[dict[str, Any]] = []
+        waiting: list[tuple[list[dict[str, Any]], dict[int, dict[str, Any]], list[str]]] = []  # pages, oldest first
+        unresolved: list[str] = []  # commit node ids whose parents are not asked for yet
+        parents: dict[str, tuple[int, str | None]] = {}
+
+        def flush(final: bool) -> None:
+            while len(unresolved) >= PARENTS_PER_QUERY or (final and unresolved):
+                parents.update(commit_parents(unresolved[:PARENTS_PER_QUERY]))
+                del unresolved[:PARENTS_PER_QUERY]
+            while waiting and all(i in parents for i in waiting[0][2]):
+                page_fresh, complete, _ = waiting.pop(0)
+                emit(page_rows(repo, page_fresh, complete, parents))
+
         while not cancelled.is_set():
             data = client.graphql(PULL_REQUESTS_QUERY, {"owner": owner, "name": name, "first": pr_page_size,
                                                         "after": after, "nested": nested_per_page},
@@ -699,22 +730,30 @@ def github_source(
             fresh = fresh_in([rest_pull(node) for node in connection["nodes"]])
             advance(mark, fresh)
             if fresh:
-                emit(page_rows(repo, fresh, nodes))
+                complete = {}  # PR id -> {connection: every node}, overflowing connections read to the end
+                for pr in fresh:
+                    node = nodes[pr["id"]]
+                    complete[pr["id"]] = {name: connection_rest(node["id"], name, node[name])
+                                          for name in NESTED_FIELDS}
+                    pr["labels"] = complete[pr["id"]]["labels"]
+                commit_ids = [c["commit"]["id"] for parts in complete.values() for c in parts["commits"]]
+                waiting.append((fresh, complete, commit_ids))
+                asked = set(unresolved)
+                for i in commit_ids:  # a commit can be in several PRs: its parents are asked for once
+                    if i not in parents and i not in asked:
+                        unresolved.append(i)
+                        asked.add(i)
                 fetched += len(fresh)
-            if len(fresh) < len(nodes) or not connection["pageInfo"]["hasNextPage"]:
+            last = len(fresh) < len(nodes) or not connection["pageInfo"]["hasNextPage"]
+            flush(final=last)
+            if last:
                 break
             after = connection["pageInfo"]["endCursor"]
         return mark, fetched, pages
 
-    def page_rows(repo: str, fresh: list[dict[str, Any]], nodes: dict[int, dict[str, Any]]) -> tuple[list, dict]:
-        """The rows of a page of PRs: (PR rows, {table: {pr_id: rows}}), overflowing connections completed."""
-        complete = {}
-        for pr in fresh:
-            node = nodes[pr["id"]]
-            complete[pr["id"]] = {name: connection_rest(node["id"], name, node[name]) for name in NESTED_FIELDS}
-            pr["labels"] = complete[pr["id"]]["labels"]
-        commit_ids = [c["commit"]["id"] for parts in complete.values() for c in parts["commits"]]
-        parents = commit_parents(commit_ids) if commit_ids else {}
+    def page_rows(repo: str, fresh: list[dict[str, Any]], complete: dict[int, dict[str, list]],
+                  parents: dict[str, tuple[int, str | None]]) -> tuple[list, dict]:
+        """The rows of a page of PRs: (PR rows, {table: {pr_id: rows}})."""
         prs, nested = [], {"reviews": {}, "pr_comments": {}, "pr_commits": {}}
         for pr in fresh:
             row = pr_row(repo, pr)
@@ -1014,7 +1053,8 @@ def load(org: OrgConfig, org_dir: Path | None = None, target: str | None = None)
     usage = rate_limit_usage(stats)
     log.info("github: %d pull requests in %.1f s (%.1f PRs/s); %s; rows: %s", stats["prs"], seconds,
              stats["prs"] / max(seconds, 1e-9), usage_line(usage), counts)
-    return LoadCounts(counts | {f"_{k}": v for k, v in usage.items()}, skipped=skipped_repositories(stats))
+    return LoadCounts(counts | {f"_{k}": v for k, v in usage.items()}, skipped=skipped_repositories(stats),
+                      note=usage_line(usage))
 
 
 def rate_limit_usage(stats: dict[str, Any]) -> dict[str, Any]:
@@ -1023,10 +1063,9 @@ def rate_limit_usage(stats: dict[str, Any]) -> dict[str, Any]:
     budget: RateBudget = stats["budget"]
     rest = stats["client"].requests_sent - budget.queries
     spent = budget.points if stats["api"] == "graphql" else rest
-    limit = budget.limit.get("graphql", 5000) if stats["api"] == "graphql" else 5000
     return {"github_prs": stats["prs"], "github_graphql_queries": budget.queries,
             "github_graphql_points": budget.points, "github_rest_requests": rest,
-            "github_prs_per_rate_limit_hour": round(stats["prs"] / spent * limit) if spent else 0}
+            "github_prs_per_rate_limit_hour": round(stats["prs"] / spent * HOURLY_BUDGET) if spent else 0}
 
 
 def usage_line(usage: dict[str, Any]) -> str:

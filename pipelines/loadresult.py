@@ -11,11 +11,12 @@ from collections.abc import Iterable, Mapping
 
 
 class LoadCounts(dict):
-    """Rows landed per table (a plain dict to its callers) and `skipped`: one line per skipped input."""
+    """Rows landed per table (a plain dict to its callers), `skipped`: one line per skipped input, and `note`."""
 
-    def __init__(self, counts: Mapping[str, int] | None = None, skipped: Iterable[str] = ()) -> None:
+    def __init__(self, counts: Mapping[str, int] | None = None, skipped: Iterable[str] = (), note: str = "") -> None:
         super().__init__(counts or {})
         self.skipped: list[str] = list(skipped)
+        self.note = note  # one line for the run's "loaded <source>" line (GitHub: rate-limit budget spent)
 
 
 def skipped_inputs(counts: object) -> list[str]:

@@ -415,3 +415,35 @@ def test_usage_is_served_for_benchmarks(server, sample):
     usage = requests.get(f"{server.url}/_control/usage", timeout=5).json()
     assert usage["graphql_points"] == server.github_usage["graphql_points"] > 0
     assert usage["rest_requests"] > 0 and usage["requests"] == usage["rest_requests"] + usage["graphql_requests"]
+
+
+def test_a_spent_graphql_budget_stops_every_repository_until_the_reset(server, sample, tmp_path, monkeypatch):
+    """The loader reads the budget from each answer: once it is spent, no thread sends another query; a reset
+    further away than max_rate_limit_wait fails the run, naming it."""
+    monkeypatch.setenv("SOURCES__GITHUB__MAX_RATE_LIMIT_WAIT", "5")
+    monkeypatch.setenv("SOURCES__GITHUB__PER_PAGE", "3")
+    store = server.apis["github"]
+    store.points_limit = 4  # the server's hour resets in ~3,600 s
+
+    with pytest.raises(ApiError, match=r"graphql rate limit spent \(0 left\); it resets in \d+ s"):
+        run_load(sample)
+    # the queries in flight when the budget ran out answered; none was sent after
+    assert store.usage()["graphql_requests"] <= 4 + 1
+
+
+def test_commit_parents_take_149_commits_in_two_node_lists_for_one_point(server, sample):
+    import requests
+
+    from pipelines.sample.github_api import commit_node_id
+
+    prs = [json.loads(line) for line in (sample / "github" / "acme/ledger/pulls.jsonl").open()]
+    ids = [commit_node_id("acme/ledger", c["sha"]) for pr in prs for c in pr["_commits"]]
+    ids = (ids * (149 // len(ids) + 1))[:149]  # the small sample has fewer: GitHub answers repeated ids too
+    answer = requests.post(f"{server.url}/graphql", headers={"Authorization": "Bearer t"}, timeout=10, json={
+        "query": github.COMMIT_PARENTS_QUERY, "variables": {"ids": ids[:100], "more": ids[100:]}}).json()
+    assert "errors" not in answer
+    data = answer["data"]
+    assert len(data["nodes"]) == 100 and len(data["more"]) == 49
+    assert data["rateLimit"]["cost"] == 1
+    first = data["nodes"][0]
+    assert first["parents"]["totalCount"] == 1 and len(first["parents"]["nodes"][0]["oid"]) == 40

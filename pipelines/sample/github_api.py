@@ -1,4 +1,5 @@
-"""A fake GitHub REST API over the sample folder written by `github_data`, for the local sample server.
+"""A fake GitHub API (REST and GraphQL) over the sample folder written by `github_data`, for the local
+sample server.
 
 Routes (what the GitHub loader uses), with GitHub's pagination (`per_page` <= 100, `page`, a `Link`
 header with rel="next"/"last" built from the request's base URL):
@@ -11,11 +12,25 @@ header with rel="next"/"last" built from the request's base URL):
     GET /repos/{owner}/{repo}/deployments                    (newest first)
     GET /repos/{owner}/{repo}/deployments/{id}/statuses      (newest first)
     GET /repos/{owner}/{repo}/actions/runs                   ({"total_count", "workflow_runs"}, newest first)
+    POST /graphql                                            the loader's GraphQL operations (below)
+    GET /_control/usage                                      requests and GraphQL points answered so far
+
+GraphQL: the operations the loader sends, recognised by operation name, their arguments read from the
+variables: `PullRequests` (repository.pullRequests ordered by UPDATED_AT DESC, with labels, reviews, comments
+and commits nested), `PullRequest{Labels,Reviews,Comments,Commits}` (one PR's connection by node id, paged)
+and `CommitParents` (`nodes(ids:)`). Answers have GitHub's shapes: `{"data": ...}`, errors as HTTP 200 with
+`{"errors": [{"type", "path", "message"}]}` (NOT_FOUND / FORBIDDEN repositories), connections with
+`totalCount`, `pageInfo { hasNextPage endCursor }` and `nodes`, Bot actors' logins without "[bot]", and
+`rateLimit { cost remaining resetAt limit used }`. Each query is charged GitHub's documented cost
+(`graphql_cost`) against an hourly budget (5,000 points; FLOWMART_SAMPLE_GITHUB_POINTS sets another) that is
+counted and reported (x-ratelimit-* headers with x-ratelimit-resource: graphql), not enforced. The server's
+faults apply to GraphQL by the path `/graphql` (429 with Retry-After, 5xx, truncated bodies).
 
 Every request needs `Authorization: Bearer <token>` (or `token <token>`), else 401. `register` returns
-a `GitHubStore` that tests mutate (`touch_pull`, `add_deployment`, `add_deployment_status`) and use to
-switch on GitHub-style rate limiting (`limit_rate`: 403 with `x-ratelimit-remaining: 0` and
-`x-ratelimit-reset: <epoch>`). Repositories are read lazily, on first request.
+a `GitHubStore` that tests mutate (`touch_pull`, `add_deployment`, `add_deployment_status`, `deny`/`allow` a
+repository), use to switch on GitHub-style rate limiting (`limit_rate`: REST 403, GraphQL 200 with a
+RATE_LIMITED error, both with `x-ratelimit-remaining: 0` and `x-ratelimit-reset: <epoch>`) or GraphQL error
+answers (`fail_graphql`), and read the usage of (`usage()`). Repositories are read lazily, on first request.
 """
 
 from __future__ import annotations
@@ -589,7 +604,13 @@ def _op_pull_request_connection(field_name: str) -> Callable[..., dict[str, Any]
 
 
 def _op_commit_parents(store: GitHubStore, v: dict[str, Any], errors: list[dict[str, Any]]) -> dict[str, Any]:
-    ids = list(v.get("ids") or [])
+    """`nodes(ids: $ids)` and `more: nodes(ids: $more)` (two lists: `nodes` takes up to 100 ids)."""
+    return {"nodes": _commit_parents(store, v.get("ids"), "nodes", errors),
+            "more": _commit_parents(store, v.get("more"), "more", errors)}
+
+
+def _commit_parents(store: GitHubStore, ids: Any, field_name: str, errors: list[dict[str, Any]]) -> list[Any]:
+    ids = list(ids or [])
     if len(ids) > 100:
         raise _GraphQLError(None, f"You may not request more than 100 nodes at once (you asked for {len(ids)}).")
     nodes: list[dict[str, Any] | None] = []
@@ -600,14 +621,14 @@ def _op_commit_parents(store: GitHubStore, v: dict[str, Any], errors: list[dict[
             repo = store.repo(repo_name)
             commit = repo.commit(sha) if repo is not None else None
         if commit is None:
-            errors.append({"type": "NOT_FOUND", "path": ["nodes", i],
+            errors.append({"type": "NOT_FOUND", "path": [field_name, i],
                            "message": f"Could not resolve to a node with the global id of '{node_id}'"})
             nodes.append(None)
             continue
         parents = commit.get("parents") or []
         nodes.append({"id": node_id, "oid": commit["sha"],
                       "parents": {"totalCount": len(parents), "nodes": [{"oid": p["sha"]} for p in parents[:1]]}})
-    return {"nodes": nodes}
+    return nodes
 
 
 OPERATIONS: dict[str, Callable[..., dict[str, Any]]] = {
