@@ -30,7 +30,7 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(args.workdir)
     sample = work / f"sample-{args.scale}"
-    warehouse = work / f"warehouse-{args.api}"
+    warehouse = work / f"warehouse-{args.api}-{args.scale}"
     shutil.rmtree(warehouse, ignore_errors=True)
     os.environ["FLOWMART_DUCKDB_PATH"] = str(warehouse / "bench.duckdb")
     os.environ["FLOWMART_PIPELINES_DIR"] = str(warehouse / "pipelines")

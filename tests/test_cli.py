@@ -230,3 +230,16 @@ def test_a_run_that_skipped_an_input_says_so_in_its_summary_and_exits_3(warehous
     with pytest.raises(SystemExit) as exit_code:
         cli.main(["run", "--org-config", str(config), "--sources", "survey"])
     assert exit_code.value.code == 0
+
+
+def test_a_misspelled_github_repository_is_skipped_and_load_exits_3(small_sample, api_server, warehouse, monkeypatch):
+    monkeypatch.setenv("FLOWMART__PSEUDONYM_SALT", "cli-test-salt")
+    monkeypatch.setenv("SOURCES__GITHUB__REPOSITORIES", "acme/ledger,acme/ledgre")
+    result = _flowmart(warehouse.parent.parent, "-v", "load", "github", "--org-config",
+                       str(small_sample / "org.yml"))
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "SKIPPED: github: github repository acme/ledgre: skipped (GraphQL NOT_FOUND" in result.stderr
+    assert api_server.github_usage["graphql_points"] > 0
+    assert "PRs per rate-limit hour" in (warehouse.parent / "logs" / "flowmart.log").read_text()
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        assert conn.execute("select count(distinct repository) from raw_github.pull_requests").fetchone() == (1,)
