@@ -6,7 +6,7 @@ Pull requests come from GitHub's GraphQL API (`POST /graphql`), a page of PRs at
 first) with their labels, reviews, comments and commits nested; a nested connection that overflows its first
 page is read to the end with its own paginated query, and the commits' parents come in batches by node id.
 Each query's cost (`rateLimit { cost remaining resetAt limit }`, GitHub's formula) is counted: a page of 37
-PRs costs 1 point, a batch of up to 149 commits' parents 1 point, so ~80,000 PRs land per rate-limit hour
+PRs costs 1 point, a batch of up to 149 commits' parents 1 point, so ~90,000 PRs land per rate-limit hour
 (5,000 points) where REST's four requests per PR landed ~1,000. Repositories load concurrently
 (`repository_workers`) on one shared budget: every answer's `x-ratelimit-remaining`/`-reset` headers (and the
 GraphQL `rateLimit`) are read, and when the budget is spent every thread waits for the reset. `load()` reports
