@@ -25,10 +25,10 @@ from datetime import date
 from pathlib import Path
 
 
-def cpu_seconds() -> float:
-    """User + system CPU of this process (the loader; the server runs in a child process)."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    return own.ru_utime + own.ru_stime
+def cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
+    """User + system CPU of this process (the loader), or of its finished children (the server)."""
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
 
 
 def save_pages(url: str, jql: str, folder: Path) -> tuple[int, int]:
@@ -122,15 +122,18 @@ def main() -> None:
               f"({cpu:.2f} s CPU) = {issues / seconds:.0f} issues/s")
     if args.no_load:
         return
+    server_cpu = cpu_seconds(resource.RUSAGE_CHILDREN)
     with SubprocessServer(sample, latency=args.latency) as server:  # the server on the other core, as a real Jira
         os.environ.update(SOURCES__JIRA__BASE_URL=server.url, SOURCES__JIRA__EMAIL="b", SOURCES__JIRA__API_TOKEN="b")
         started, cpu = time.perf_counter(), cpu_seconds()
         counts = jira.load(org)
         seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+    server_cpu = cpu_seconds(resource.RUSAGE_CHILDREN) - server_cpu  # the server has ended: its CPU is counted
     issues = counts["_issues_fetched"]
     print(f"jira full load (latency {args.latency * 1000:.0f} ms): {issues} issues, "
-          f"{counts.get('changelog_items', 0)} changelog items in {seconds:.1f} s wall ({cpu:.1f} s CPU) = "
-          f"{issues / seconds:.0f} issues/s (extract + normalise + load, incl. reconciliation)")
+          f"{counts.get('changelog_items', 0)} changelog items in {seconds:.1f} s wall ({cpu:.1f} s CPU, "
+          f"server {server_cpu:.1f} s CPU) = {issues / seconds:.0f} issues/s (extract + normalise + load, "
+          f"incl. reconciliation)")
 
 
 if __name__ == "__main__":

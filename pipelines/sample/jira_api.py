@@ -27,6 +27,11 @@ from typing import Any
 from pipelines.sample.jira_data import EMBEDDED_CHANGELOG_MAX, RESOLUTIONS, STATUS, jira_time, status_ref
 from pipelines.sample.server import Request, Response, Router
 
+try:  # orjson (a dependency of dlt) parses the stored issues faster
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover
+    _loads = json.loads
+
 SEARCH_MAX = 100
 BULKFETCH_MAX = 100
 ID_ONLY_MAX = 5000
@@ -102,7 +107,7 @@ class JiraStore:
             _, _, _, offset, length = self._index[issue_id]
         with (self.folder / "issues.jsonl").open("rb") as f:
             f.seek(offset)
-            return json.loads(f.read(length))
+            return _loads(f.read(length))
 
     def search_ids(self, projects: set[str] | None, since: float | None, descending: bool) -> list[str]:
         cache_key = (frozenset(projects) if projects is not None else None, since, descending)
