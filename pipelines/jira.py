@@ -227,7 +227,7 @@ class _Fetcher:
                 data, response = self.client.get("/rest/api/3/search/jql", {**body, "fields": ",".join(fields)})
             if not isinstance(data, dict) or not isinstance(data.get("issues"), list):
                 raise ApiError(f"POST {self.client.url('/rest/api/3/search/jql')} returned an unexpected body")
-            if token is None:
+            if token is None and self.snapshot is None:  # the earliest search of the run: the safe side
                 self.snapshot = _server_time(response) - SNAPSHOT_MARGIN
             yield data["issues"]
             token = data.get("nextPageToken")
