@@ -5,6 +5,10 @@ authors in several time zones, trailers on one commit in ten), loads it into a f
 appends 100 commits and loads again. Nothing is written inside the project:
 
     .venv/bin/python -m benchmarks.git_load --commits 30000 --workdir /tmp/flowmart-git-bench
+    .venv/bin/python -m benchmarks.git_load --repo /path/to/a/clone   # a real history (read only: no append)
+
+The reference is `git log --numstat` over the same branch (its commits/s, wall and CPU): the loader, which
+runs one such `git log` and lands every row, is compared with it.
 """
 
 from __future__ import annotations
@@ -114,16 +118,24 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def git_log_reference(path: Path, branch: str = "main") -> tuple[int, float, float]:
+    """`git log --numstat <branch>` to /dev/null: -> (commits, seconds wall, seconds CPU of git)."""
+    started, cpu = time.perf_counter(), cpu_seconds()
+    subprocess.run(["git", "-C", str(path), "log", "--numstat", branch], stdout=subprocess.DEVNULL, check=True)
+    return count(path), time.perf_counter() - started, cpu_seconds() - cpu
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--commits", type=int, default=30_000)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/flowmart-git-bench"))
     parser.add_argument("--no-files", action="store_true", help="skip the commit_files table")
+    parser.add_argument("--repo", type=Path, help="load this repository (branch main) instead of generating one")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     work = args.workdir.resolve()
     work.mkdir(parents=True, exist_ok=True)
-    repo = work / "bench-repo"
+    repo = args.repo.resolve() if args.repo else work / "bench-repo"
     warehouse = work / "warehouse"
     if warehouse.exists():
         shutil.rmtree(warehouse)
@@ -137,16 +149,23 @@ def main() -> None:
     from pipelines.git import run_load
     from pipelines.orgconfig import AiAssist, GitSettings
 
-    started = time.perf_counter()
-    build_repository(repo, args.commits)
-    total = count(repo)
-    print(f"built {repo} with {total} commits on main in {time.perf_counter() - started:.1f}s")
+    if not args.repo:
+        started = time.perf_counter()
+        build_repository(repo, args.commits)
+        print(f"built {repo} with {count(repo)} commits on main in {time.perf_counter() - started:.1f}s")
 
+    commits, log_wall, log_cpu = git_log_reference(repo)
+    print(f"git log --numstat: {commits} commits in {log_wall:.2f}s wall ({log_cpu:.2f}s CPU) = "
+          f"{commits / log_wall:,.0f} commits/s wall, {commits / log_cpu:,.0f} commits/s CPU")
     started, cpu = time.perf_counter(), cpu_seconds()
     counts = run_load([repo], GitSettings(), AiAssist())
     elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
-    print(f"full load: {counts.get('commits', 0)} commits in {elapsed:.1f}s wall ({cpu:.1f}s CPU) = "
-          f"{counts.get('commits', 0) / elapsed:,.0f} commits/s  {counts}")
+    loaded = counts.get("commits", 0)
+    print(f"full load: {loaded} commits in {elapsed:.2f}s wall ({cpu:.2f}s CPU, git included) = "
+          f"{loaded / elapsed:,.0f} commits/s wall, {loaded / cpu:,.0f} commits/s CPU  {counts}")
+    print(f"loader / git log --numstat: {log_wall / elapsed:.0%} by wall, {log_cpu / cpu:.0%} by CPU")
+    if args.repo:
+        return
 
     append_commits(repo, 100)
     new_total = count(repo)

@@ -161,8 +161,9 @@ def cmd_serve_sample(args: argparse.Namespace) -> int:
     from pipelines.sample.server import SampleApiServer
 
     folder = runner.ensure_sample(_sample_dir(args), args.scale, _anchor(args))
-    with SampleApiServer(folder, port=args.port) as server:
-        print(f"serving the sample organisation of {folder} on {server.url} (Ctrl-C to stop)")
+    with SampleApiServer(folder, port=args.port, latency=args.latency) as server:
+        delay = f", every answer delayed {server.latency * 1000:.0f} ms" if server.latency else ""
+        print(f"serving the sample organisation of {folder} on {server.url}{delay} (Ctrl-C to stop)")
         print(f"  export SOURCES__JIRA__BASE_URL={server.url} SOURCES__GITHUB__BASE_URL={server.url}")
         try:
             while True:
@@ -232,6 +233,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--scale", type=float, default=1.0)
     serve.add_argument("--anchor")
     serve.add_argument("--port", type=int, default=0)
+    serve.add_argument("--latency", type=float, default=None, metavar="SECONDS",
+                       help="delay every answer by this many seconds, like a network (default: "
+                            "$FLOWMART_SAMPLE_LATENCY or 0)")
     serve.set_defaults(func=cmd_serve_sample)
     for command in sub.choices.values():  # --debug after the command too
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,

@@ -1,7 +1,8 @@
 """Local Git repositories: commits, files changed, trailers, branch membership, tags and deploy tags.
 
 One `git log` process per branch streams every commit with a machine-readable `--format` and
-`--numstat` (no process per commit), so a 100k-commit history loads in seconds, not hours.
+`--numstat -z` (no process per commit), parsed in one pass into columns that become Arrow tables (no
+dict per row: dlt skips its row-by-row normalisation), so a 100k-commit history loads in seconds.
 
 Tables (dataset `raw_git`), all `merge`:
 - `commits` (repository, sha): parents, pseudonymised author/committer, author and committer time as
@@ -40,16 +41,18 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+import pyarrow as pa
 from dlt.common.schema.utils import has_table_seen_data
 
+from pipelines.arrow import arrow_schema, to_arrow
 from pipelines.orgconfig import AiAssist, GitSettings, OrgConfig, load_org_config
 from pipelines.privacy import Pseudonymiser
-from pipelines.settings import make_pipeline, row_counts
+from pipelines.settings import file_format, make_pipeline, row_counts
 
 log = logging.getLogger("flowmart.git")
 
 SOURCE_NAME = "git"
-BATCH_COMMITS = 5000
+BATCH_COMMITS = 20_000
 PRODUCTION = "production"
 
 # Trailers whose value names a person ("Name <e-mail>"): only the pseudonym lands.
@@ -155,6 +158,9 @@ _COMMIT_TABLES = {
     "commit_trailers": (TRAILER_COLUMNS, ("repository", "sha", "trailer_index")),
     "branch_commits": (BRANCH_COLUMNS, ("repository", "branch", "sha")),
 }
+
+
+_ARROW = {name: arrow_schema(columns) for name, (columns, _) in _COMMIT_TABLES.items()}
 
 
 class GitError(RuntimeError):
@@ -322,14 +328,66 @@ def person_identity(value: str) -> str:
     return value.strip()
 
 
+class CommitColumns:
+    """The commits, files and trailers of a batch of commits, column by column (Arrow tables without a
+    dict per row: dlt then skips its row-by-row normalisation)."""
+
+    def __init__(self, repository: str) -> None:
+        self.repository = repository
+        self.commits: dict[str, list[Any]] = {name: [] for name in COMMIT_COLUMNS if name != "repository"}
+        self.files: dict[str, list[Any]] = {name: [] for name in FILE_COLUMNS if name != "repository"}
+        self.trailers: list[dict[str, Any]] = []
+
+    def __len__(self) -> int:
+        return len(self.commits["sha"])
+
+    def tables(self, load_files: bool = True) -> Iterator[tuple[str, Any]]:
+        """(table name, Arrow table) of the batch, the empty ones left out."""
+        if len(self):
+            yield "commits", _arrow_columns(self.repository, self.commits, "commits")
+        if load_files and self.files["sha"]:
+            yield "commit_files", _arrow_columns(self.repository, self.files, "commit_files")
+        if self.trailers:
+            yield "commit_trailers", pa.Table.from_pylist(self.trailers, schema=_ARROW["commit_trailers"])
+
+
+def _arrow_columns(repository: str, columns: dict[str, list[Any]], table: str) -> Any:
+    schema = _ARROW[table]
+    n = len(next(iter(columns.values())))
+    arrays = []
+    for field in schema:
+        if field.name == "repository":
+            arrays.append(pa.array([repository] * n, pa.string()))
+        elif pa.types.is_timestamp(field.type):  # unix seconds -> UTC instants
+            arrays.append(pa.array(columns[field.name], pa.int64()).cast(pa.timestamp("s", tz="UTC"))
+                          .cast(field.type))
+        else:
+            arrays.append(pa.array(columns[field.name], field.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
 class CommitParser:
-    """Turns `git log` records into flat rows; every person identity is hashed here."""
+    """Turns `git log` records into columns; every person identity is hashed here."""
 
     def __init__(self, repository: str, pseudonymise: Callable[[str | None], str | None],
                  ai_patterns: Sequence[str]) -> None:
         self.repository = repository
         self.pseudonymise = pseudonymise
         self.ai_patterns = [re.compile(p) for p in ai_patterns]
+        self._offsets: dict[str, int] = {}
+        self._people: dict[str, str | None] = {}
+
+    def _offset(self, offset: str) -> int:
+        minutes = self._offsets.get(offset)
+        if minutes is None:
+            minutes = self._offsets[offset] = _offset_minutes(offset)
+        return minutes
+
+    def _person(self, email: str) -> str | None:
+        pseudonym = self._people.get(email, _MISSING)
+        if pseudonym is _MISSING:
+            pseudonym = self._people[email] = self.pseudonymise(email.lower())
+        return pseudonym  # type: ignore[return-value]
 
     def trailer_rows(self, sha: str, text: str) -> list[dict[str, Any]]:
         rows = []
@@ -354,69 +412,73 @@ class CommitParser:
             )
         return rows
 
-    def file_rows(self, sha: str, numstat: str) -> list[dict[str, Any]]:
-        rows = []
+    def parse_into(self, record: bytes, out: CommitColumns) -> None:
+        """One `git log` record (format fields, then its `--numstat -z` lines) appended to `out`."""
+        text = record.decode("utf-8", "replace")
+        fields = text.split("\x1f", 9)
+        if len(fields) < 10 or not _SHA.fullmatch(fields[0]):
+            raise GitError(f"{self.repository}: unexpected git log record: {text[:200]!r}")
+        sha, parents, a_email, a_unix, a_offset, c_email, c_unix, c_offset, trailers, numstat = fields
+        # files: "<added>\t<deleted>\t<path>\0", a rename or copy "<added>\t<deleted>\t\0<old>\0<new>\0"
+        files = out.files
+        n_files = added_sum = deleted_sum = 0
         tokens = numstat.split("\0")
-        i = 0
-        while i < len(tokens):
-            token = tokens[i].lstrip("\n")
+        i, n = 0, len(tokens)
+        while i < n:
+            token = tokens[i]
             i += 1
+            if token[:1] == "\n":
+                token = token.lstrip("\n")
             if not token:
                 continue
             added, deleted, path = token.split("\t", 2)
             previous = None
-            if path == "":  # rename or copy: "<added>\t<deleted>\t\0<old>\0<new>\0"
+            if path == "":
                 previous, path = tokens[i], tokens[i + 1]
                 i += 2
-            binary = added == "-"
-            rows.append(
-                {
-                    "repository": self.repository,
-                    "sha": sha,
-                    "path": path,
-                    "previous_path": previous,
-                    "lines_added": None if binary else int(added),
-                    "lines_deleted": None if binary else int(deleted),
-                    "is_binary": binary,
-                }
-            )
-        return rows
-
-    def parse(self, record: bytes) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
-        text = record.decode("utf-8", "replace")
-        fields = text.split("\x1f")
-        if len(fields) < 10 or not _SHA.fullmatch(fields[0]):
-            raise GitError(f"{self.repository}: unexpected git log record: {text[:200]!r}")
-        sha, parents, a_email, a_unix, a_offset, c_email, c_unix, c_offset, trailers = fields[:9]
-        numstat = "\x1f".join(fields[9:])
-        files = self.file_rows(sha, numstat)
-        trailer_rows = self.trailer_rows(sha, trailers)
+            n_files += 1
+            files["sha"].append(sha)
+            files["path"].append(path)
+            files["previous_path"].append(previous)
+            if added == "-":
+                files["lines_added"].append(None)
+                files["lines_deleted"].append(None)
+                files["is_binary"].append(True)
+            else:
+                a, d = int(added), int(deleted)
+                added_sum += a
+                deleted_sum += d
+                files["lines_added"].append(a)
+                files["lines_deleted"].append(d)
+                files["is_binary"].append(False)
+        trailer_rows = self.trailer_rows(sha, trailers) if trailers.strip("\x1d \n") else []
+        out.trailers.extend(trailer_rows)
         parent_list = parents.split()
-        commit = {
-            "repository": self.repository,
-            "sha": sha,
-            "parent_shas": parents or None,
-            "first_parent_sha": parent_list[0] if parent_list else None,
-            "parent_count": len(parent_list),
-            "is_merge": len(parent_list) > 1,
-            "author_id": self.pseudonymise(a_email.lower()),
-            "committer_id": self.pseudonymise(c_email.lower()),
-            "authored_at": _instant(a_unix),
-            "author_tz_offset_minutes": _offset_minutes(a_offset),
-            "committed_at": _instant(c_unix),
-            "committer_tz_offset_minutes": _offset_minutes(c_offset),
-            "files_changed": len(files),
-            "lines_added": sum(f["lines_added"] or 0 for f in files),
-            "lines_deleted": sum(f["lines_deleted"] or 0 for f in files),
-            "trailer_count": len(trailer_rows),
-            "co_author_count": sum(1 for t in trailer_rows if t["trailer_key"].lower() == "co-authored-by"),
-            "is_ai_assisted": any(t["is_ai_assist"] for t in trailer_rows),
-        }
-        return commit, files, trailer_rows
+        c = out.commits
+        c["sha"].append(sha)
+        c["parent_shas"].append(parents or None)
+        c["first_parent_sha"].append(parent_list[0] if parent_list else None)
+        c["parent_count"].append(len(parent_list))
+        c["is_merge"].append(len(parent_list) > 1)
+        c["author_id"].append(self._person(a_email))
+        c["committer_id"].append(self._person(c_email))
+        c["authored_at"].append(int(a_unix))
+        c["author_tz_offset_minutes"].append(self._offset(a_offset))
+        c["committed_at"].append(int(c_unix))
+        c["committer_tz_offset_minutes"].append(self._offset(c_offset))
+        c["files_changed"].append(n_files)
+        c["lines_added"].append(added_sum)
+        c["lines_deleted"].append(deleted_sum)
+        c["trailer_count"].append(len(trailer_rows))
+        c["co_author_count"].append(sum(1 for t in trailer_rows if t["trailer_key"].lower() == "co-authored-by"))
+        c["is_ai_assisted"].append(any(t["is_ai_assist"] for t in trailer_rows))
 
 
-def log_commits(repo: Repository, revisions: Sequence[str], parser: CommitParser) -> Iterator[tuple]:
-    """Parsed commits of `git log <revisions>`: one streamed process, newest first."""
+_MISSING = object()
+
+
+def log_records(repo: Repository, revisions: Sequence[str]) -> Iterator[bytes]:
+    """The records of `git log <revisions>`: one streamed process, newest first."""
     args = [
         "log",
         "--ignore-missing",
@@ -432,14 +494,27 @@ def log_commits(repo: Repository, revisions: Sequence[str], parser: CommitParser
         *revisions,
         "--",
     ]
-    for record in _stream(repo.path, args, b"\x1e"):
-        yield parser.parse(record)
+    yield from _stream(repo.path, args, b"\x1e")
 
 
 # --- dlt source ----------------------------------------------------------------------------------
 
 
-def _to_table(rows: list[dict[str, Any]], table: str) -> Any:
+def _unseen(table: str) -> bool:
+    """Whether the running source's table has never received data (it does not exist yet)."""
+    tables = dlt.current.source_schema().tables
+    return table not in tables or not has_table_seen_data(tables[table])
+
+
+def _branch_table(repository: str, branch: str, shas: list[str], deleted: bool) -> Any:
+    n = len(shas)
+    return _to_table(pa.Table.from_arrays(
+        [pa.array([repository] * n, pa.string()), pa.array([branch] * n, pa.string()), pa.array(shas, pa.string()),
+         pa.array([deleted] * n, pa.bool_())], schema=_ARROW["branch_commits"]), "branch_commits")
+
+
+def _to_table(rows: Any, table: str) -> Any:
+    """Rows (an Arrow table) with the hints of their table of the `commits` resource."""
     columns, key = _COMMIT_TABLES[table]
     hints = dlt.mark.make_hints(table_name=table, columns=columns, primary_key=key, write_disposition="merge")
     return dlt.mark.with_hints(rows, hints, create_table_variant=True)
@@ -479,6 +554,9 @@ def git_source(
         heads: dict[str, dict[str, str]] = state.setdefault("heads", {})
         for repo in repos():
             yield from _repository_commits(repo, heads.setdefault(repo.name, {}))
+        for table in _COMMIT_TABLES:  # tables without a row yet (no trailers...) exist all the same
+            if table not in written and _unseen(table):
+                yield _to_table(_ARROW[table].empty_table(), table)
 
     def _repository_commits(repo: Repository, known: dict[str, str]) -> Iterator[Any]:
         parser = CommitParser(repo.name, pseudonymise, ai_trailer_patterns)
@@ -499,11 +577,10 @@ def git_source(
                     log.warning("%s/%s: %s is no longer an ancestor of %s (force-push): reloading the branch",
                                 repo.name, branch, last[:12], head[:12])
                     if _has_commit(repo.path, last):
-                        gone = [{"repository": repo.name, "branch": branch, "sha": s, "is_deleted": True}
-                                for s in rev_list(repo.path, [last, "--not", head])]
+                        gone = list(rev_list(repo.path, [last, "--not", head]))
                         if gone:
                             log.info("%s/%s: %d commits left the branch", repo.name, branch, len(gone))
-                            yield _to_table(gone, "branch_commits")
+                            yield _branch_table(repo.name, branch, gone, deleted=True)
                     else:
                         log.warning("%s/%s: old head %s is gone; stale branch memberships may remain",
                                     repo.name, branch, last[:12])
@@ -511,51 +588,45 @@ def git_source(
             # commits already reachable from any loaded head need no second read
             loaded_heads = sorted({sha for sha in known.values() if sha != head})
             detail_revs = [head, "--not", *loaded_heads] if loaded_heads else [head]
-            branch_rows = [
-                {"repository": repo.name, "branch": branch, "sha": s, "is_deleted": False}
-                for s in rev_list(repo.path, membership)
-            ]
+            members = list(rev_list(repo.path, membership))
             n_commits = 0
-            batch: list[dict[str, Any]] = []
-            files: list[dict[str, Any]] = []
-            trailers: list[dict[str, Any]] = []
-            for commit, commit_files, commit_trailers in log_commits(repo, detail_revs, parser):
-                batch.append(commit)
-                if load_files:
-                    files.extend(commit_files)
-                trailers.extend(commit_trailers)
+            batch = CommitColumns(repo.name)
+            for record in log_records(repo, detail_revs):
+                parser.parse_into(record, batch)
                 if len(batch) >= BATCH_COMMITS:
                     n_commits += len(batch)
-                    yield from _flush(batch, files, trailers)
-                    batch, files, trailers = [], [], []
+                    yield from _flush(batch)
+                    batch = CommitColumns(repo.name)
                     log.info("%s/%s: %d commits read", repo.name, branch, n_commits)
             n_commits += len(batch)
-            yield from _flush(batch, files, trailers)
-            for start in range(0, len(branch_rows), 50_000):
-                yield _to_table(branch_rows[start : start + 50_000], "branch_commits")
+            yield from _flush(batch)
+            for start in range(0, len(members), 100_000):
+                written.add("branch_commits")
+                yield _branch_table(repo.name, branch, members[start : start + 100_000], deleted=False)
             known[branch] = head
             elapsed = time.perf_counter() - started
             log.info(
                 "%s/%s: %d new commits, %d on the branch since last load (%s, %.1fs)",
-                repo.name, branch, n_commits, len(branch_rows), "incremental" if last else "full", elapsed,
+                repo.name, branch, n_commits, len(members), "incremental" if last else "full", elapsed,
             )
 
-    def _flush(batch: list, files: list, trailers: list) -> Iterator[Any]:
-        if batch:
-            yield _to_table(batch, "commits")
-        if files:
-            yield _to_table(files, "commit_files")
-        if trailers:
-            yield _to_table(trailers, "commit_trailers")
+    written: set[str] = set()
+
+    def _flush(batch: CommitColumns) -> Iterator[Any]:
+        for table, arrow in batch.tables(load_files):
+            written.add(table)
+            yield _to_table(arrow, table)
 
     @dlt.resource(name="tags", primary_key=("repository", "tag_name"), write_disposition="merge",
                   columns=TAG_COLUMNS)
-    def tags() -> Iterator[list[dict[str, Any]]]:
+    def tags() -> Iterator[Any]:
+        rows = []
         for repo in repos():
-            rows = list(read_tags(repo, pseudonymise))
-            log.info("%s: %d tags", repo.name, len(rows))
-            if rows:
-                yield rows
+            found = list(read_tags(repo, pseudonymise))
+            log.info("%s: %d tags", repo.name, len(found))
+            rows += found
+        if rows or _unseen("tags") or _unseen("deployments"):  # an empty Arrow table still creates its table
+            yield to_arrow(rows, TAG_COLUMNS)
 
     @dlt.transformer(
         name="deployments",
@@ -564,12 +635,11 @@ def git_source(
         write_disposition="merge",
         columns=DEPLOYMENT_COLUMNS,
     )
-    def deployments(tag_rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-        if deploy_re is None:
-            return
-        rows = [deployment_from_tag(t) for t in tag_rows if deploy_re.search(t["tag_name"])]
-        if rows:
-            yield rows
+    def deployments(tag_rows: Any) -> Iterator[Any]:
+        rows = [deployment_from_tag(t) for t in tag_rows.to_pylist()
+                if deploy_re is not None and deploy_re.search(t["tag_name"])]
+        if rows or _unseen("deployments"):
+            yield to_arrow(rows, DEPLOYMENT_COLUMNS)
 
     return commits, tags, deployments
 
@@ -653,8 +723,8 @@ def materialize_missing_tables(pipeline: dlt.Pipeline) -> None:
 
 
 def source_from_org(org: OrgConfig, org_dir: Path) -> Any:
-    """The `git` dlt source of an org config (for Dagster: run it with loader_file_format="jsonl" on
-    DuckDB, then `materialize_missing_tables(pipeline)`)."""
+    """The `git` dlt source of an org config (for Dagster: call `keep_dlt_columns(pipeline.pipeline_name)`, run
+    it with loader_file_format=settings.file_format(target), then `materialize_missing_tables(pipeline)`)."""
     settings = getattr(org, "git", None) or GitSettings()
     ai_assist = getattr(org, "ai_assist", None) or AiAssist()
     return git_source(
@@ -668,6 +738,13 @@ def source_from_org(org: OrgConfig, org_dir: Path) -> Any:
 
 def _load_files() -> bool:
     return str(dlt.config.get("sources.git.load_files") or "true").lower() not in ("false", "0")
+
+
+def keep_dlt_columns(pipeline_name: str) -> None:
+    """The tables keep dlt's `_dlt_load_id` and `_dlt_id` columns, which dlt adds to rows but not to Arrow
+    tables unless told: for this pipeline only (its config section), so the other loaders stay as they are."""
+    for setting in ("ADD_DLT_LOAD_ID", "ADD_DLT_ID"):
+        os.environ.setdefault(f"{pipeline_name.upper()}__NORMALIZE__PARQUET_NORMALIZER__{setting}", "true")
 
 
 def run_load(
@@ -690,10 +767,11 @@ def run_load(
         load_files=settings.load_files and _load_files(),
     )
     started = time.perf_counter()
-    # DuckDB loads JSON lines in bulk; its default (SQL insert statements) is ~25x slower here
-    file_format = "jsonl" if pipeline.destination.destination_name == "duckdb" else None
-    pipeline.run(source, loader_file_format=file_format)
-    counts = row_counts(pipeline)
+    # Arrow tables: parquet into DuckDB, COPY-able CSV into PostgreSQL
+    target = "duckdb" if pipeline.destination.destination_name == "duckdb" else "postgres"
+    keep_dlt_columns(pipeline.pipeline_name)
+    pipeline.run(source, loader_file_format=file_format(target))
+    counts = {t: n for t, n in row_counts(pipeline).items() if n}  # tables created empty are no news
     materialize_missing_tables(pipeline)
     elapsed = time.perf_counter() - started
     log.info("git: %s in %.1fs", ", ".join(f"{t}={n}" for t, n in counts.items()) or "nothing new", elapsed)

@@ -12,9 +12,13 @@ Settings (dlt config/secrets or env): `SOURCES__JIRA__BASE_URL`, `SOURCES__JIRA_
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +37,10 @@ log = logging.getLogger("flowmart.jira")
 PAGE_SIZE = 100
 BATCH_ISSUES = 1000  # issues per Arrow batch handed to dlt
 CHANGELOG_PAGE = 100
+CONCURRENCY = 6  # requests in flight at most (bulk fetches and the changelog pages they need)
+ID_PAGE_SIZE = 5000  # the search lists ids only: Jira Cloud's enhanced search returns up to 5000 per page
+BULK_FETCH = 100  # issues per `POST /rest/api/3/issue/bulkfetch` (Jira Cloud's maximum)
+SNAPSHOT_MARGIN = timedelta(minutes=1)  # the search's `Date` header is written after the search ran
 OVERLAP = timedelta(minutes=5)  # JQL dates have minute precision; merge removes the overlap's repeats
 EPOCH = "1970-01-01T00:00:00+00:00"
 PEOPLE_FIELDS = {"assignee", "reporter", "creator"}
@@ -60,6 +68,14 @@ def _ts(value: str | None) -> datetime | None:
         return datetime.fromisoformat(value).astimezone(UTC)
     except ValueError:
         return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC)
+
+
+def _server_time(response: Any) -> datetime:
+    """The API's clock at an answer (its `Date` header), else this machine's."""
+    try:
+        return parsedate_to_datetime(response.headers["Date"]).astimezone(UTC)
+    except (KeyError, TypeError, ValueError):
+        return datetime.now(UTC)
 
 
 def _jql_time(instant: datetime) -> str:
@@ -149,7 +165,13 @@ LOADED_AT_COLUMN: dict[str, Any] = {"loaded_at": {"data_type": "timestamp", "tim
 
 
 class _Fetcher:
-    """Pages through the search API and completes every truncated changelog."""
+    """Pages through the search API and completes every truncated changelog.
+
+    The enhanced JQL search pages by `nextPageToken`, one page after the other, so `complete_issues`
+    lists the ids only (5000 a page), then fetches the issues 100 at a time with the bulk fetch API
+    (changelog expanded), at most `concurrency` requests in flight, while the issues fetched before are
+    turned into rows. Issues come out in the search's order, so a failure keeps exactly the issues
+    before it. `snapshot` is the API's clock when the search started (its `Date` header)."""
 
     def __init__(self, client: ApiClient, jql: str, field_names: dict[str, str | None], salt: str | None) -> None:
         self.client = client
@@ -158,6 +180,8 @@ class _Fetcher:
         self.salt = salt
         self.error: Exception | None = None
         self.stats = {"pages": 0, "issues": 0, "changelog_requests": 0, "histories": 0}
+        self._stats_lock = threading.Lock()
+        self.snapshot: datetime | None = None
         self._catalogue: list[dict[str, Any]] | None = None
         self._field_ids: dict[str, str | None] | None = None
         self._pseudo: Pseudonymiser | None = None
@@ -198,29 +222,95 @@ class _Fetcher:
             if token:
                 body["nextPageToken"] = token
             if method == "POST":
-                data, _ = self.client.post("/rest/api/3/search/jql", body)
+                data, response = self.client.post("/rest/api/3/search/jql", body)
             else:
-                data, _ = self.client.get("/rest/api/3/search/jql", {**body, "fields": ",".join(fields)})
+                data, response = self.client.get("/rest/api/3/search/jql", {**body, "fields": ",".join(fields)})
             if not isinstance(data, dict) or not isinstance(data.get("issues"), list):
                 raise ApiError(f"POST {self.client.url('/rest/api/3/search/jql')} returned an unexpected body")
+            if token is None and self.snapshot is None:  # the earliest search of the run: the safe side
+                self.snapshot = _server_time(response) - SNAPSHOT_MARGIN
             yield data["issues"]
             token = data.get("nextPageToken")
             if data.get("isLast", token is None) or not token:
                 return
 
-    def full_changelog(self, issue: dict[str, Any]) -> list[dict[str, Any]]:
+    @staticmethod
+    def embedded_changelog(issue: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """The changelog embedded in a search result when it is complete, else None (fetch it)."""
         embedded = issue.get("changelog") or {}
         histories = embedded.get("histories") or []
         total = embedded.get("total", len(histories))
         if embedded and embedded.get("startAt", 0) == 0 and len(histories) >= total:
             return histories
+        return None
+
+    def complete_issues(self, jql: str, fields: list[str], pool: ThreadPoolExecutor, window: int
+                        ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]] | None]:
+        """(issue, complete changelog) for every issue of the search, in the search's order, each issue
+        once; None after each bulk-fetched chunk. At most `window` chunks are fetched ahead on `pool`; an
+        ApiError is raised where it happened in that order, after every issue before it was yielded."""
+        ahead: deque[Future] = deque()
+        seen: set[str] = set()
+        chunk: list[str] = []
+        try:
+            for page in self.search(jql, ["id"], None, ID_PAGE_SIZE):
+                for issue in page:
+                    issue_id = str(issue["id"])
+                    if issue_id in seen:  # moved between pages while paging: once is enough
+                        continue
+                    seen.add(issue_id)
+                    chunk.append(issue_id)
+                    if len(chunk) == BULK_FETCH:
+                        ahead.append(pool.submit(self.fetch_chunk, chunk, fields))
+                        chunk = []
+                        while len(ahead) > window:
+                            yield from ahead.popleft().result()
+            if chunk:
+                ahead.append(pool.submit(self.fetch_chunk, chunk, fields))
+        except ApiError:
+            while ahead:  # the issues listed before the failure are complete: they land
+                yield from ahead.popleft().result()
+            raise
+        while ahead:
+            yield from ahead.popleft().result()
+
+    def fetch_chunk(self, ids: list[str], fields: list[str]
+                    ) -> list[tuple[dict[str, Any], list[dict[str, Any]]] | None]:
+        """Issues by id (one bulk fetch), each with its complete changelog, in the order of `ids`, then None;
+        runs on a worker thread. Issues gone since the search are left out (the reconciliation flags them)."""
+        url = self.client.url("/rest/api/3/issue/bulkfetch")
+        wanted = list(ids)
+        found: dict[str, dict[str, Any]] = {}
+        for _attempt in range(2):  # `issueErrors` are retriable: ask for those once more
+            data, _ = self.client.post(url, {"issueIdsOrKeys": wanted, "fields": fields, "expand": ["changelog"]})
+            if not isinstance(data, dict) or not isinstance(data.get("issues"), list):
+                raise ApiError(f"POST {url} returned an unexpected body")
+            found.update((str(i["id"]), i) for i in data["issues"])
+            errors = [e for e in data.get("issueErrors") or [] if isinstance(e, dict)]
+            wanted = [str(e.get("id") or e.get("issueIdOrKey") or "") for e in errors]
+            wanted = [i for i in wanted if i and i not in found]
+            if not wanted:
+                break
+        else:
+            raise ApiError(f"POST {url} kept failing for issues {', '.join(wanted[:10])}: {str(errors)[:300]}")
+        out: list[tuple[dict[str, Any], list[dict[str, Any]]] | None] = [
+            (found[i], self.full_changelog(found[i])) for i in ids if i in found
+        ]
+        out.append(None)
+        return out
+
+    def full_changelog(self, issue: dict[str, Any]) -> list[dict[str, Any]]:
+        embedded = self.embedded_changelog(issue)
+        if embedded is not None:
+            return embedded
         out: list[dict[str, Any]] = []
         start = 0
         while True:
             data, _ = self.client.get(
                 f"/rest/api/3/issue/{issue['id']}/changelog", {"startAt": start, "maxResults": CHANGELOG_PAGE}
             )
-            self.stats["changelog_requests"] += 1
+            with self._stats_lock:  # changelogs are fetched from several threads
+                self.stats["changelog_requests"] += 1
             values = data.get("values") or []
             out.extend(values)
             start += len(values)
@@ -330,11 +420,14 @@ def jira_source(
     field_names: dict[str, str | None] | None = None,
     salt: str | None = None,
     reconcile: bool = True,
+    concurrency: int = CONCURRENCY,
 ) -> Any:
     """Jira Cloud issues in the scope `jql` (without ORDER BY), with complete changelogs.
 
     `field_names` maps logical names (anticipated_outcome, actual_outcome, outcome_verdict, key_result,
-    team) to the custom fields' display names; they are resolved to ids from `/rest/api/3/field`."""
+    team) to the custom fields' display names; they are resolved to ids from `/rest/api/3/field`.
+    `concurrency` (config `sources.jira.concurrency`, env SOURCES__JIRA__CONCURRENCY) bounds the requests
+    in flight."""
     if not jql:
         raise ValueError("no Jira scope: set jira.jql or ownership rules in the org config, or SOURCES__JIRA__JQL")
     client = ApiClient(base_url, auth=(email, api_token), auth_hint=AUTH_HINT)
@@ -363,43 +456,42 @@ def jira_source(
         query = f"({jql}) AND updated >= \"{_jql_time(since)}\" ORDER BY updated ASC"
         log.info("jira: loading issues updated since %s (%s)", since.isoformat(), jql)
         started = time.perf_counter()
-        seen: set[str] = set()
         batch: list[dict[str, list[dict[str, Any]]]] = []
-        newest: str | None = None
+        newest: datetime | None = None
 
         def flush() -> Iterator[list[dict[str, list[dict[str, Any]]]]]:
-            """Hand a batch of complete issues to dlt, then move the cursor up to them (pages come in
-            `updated` order, so everything up to the batch's newest issue is complete)."""
+            """Hand a batch of complete issues to dlt, then move the cursor up to them: issues come in the
+            search's `updated` order, so every issue up to the newest of them is complete. An issue changed
+            since the search (`updated` after its snapshot) is left out of the cursor: its new time says
+            nothing of the issues listed after it, and the next run's search lists it again."""
             nonlocal batch, cursor
             if batch:
                 yield batch
                 batch = []
             if newest:
-                cursor = max(datetime.fromisoformat(cursor), _ts(newest)).isoformat()
+                cursor = max(datetime.fromisoformat(cursor), newest).isoformat()
                 state["updated_cursor"] = cursor
 
+        pool = ThreadPoolExecutor(max_workers=max(1, int(concurrency)), thread_name_prefix="jira")
         try:
             fetcher.field_ids()
-            for page in fetcher.search(query, wanted, "changelog", PAGE_SIZE):
-                for issue in page:
-                    issue_id = str(issue["id"])
-                    if issue_id in seen:  # moved between pages while paging: once is enough
-                        continue
-                    seen.add(issue_id)
-                    histories = fetcher.full_changelog(issue)
-                    fetcher.stats["histories"] += len(histories)
-                    batch.append(_issue_rows(issue, histories, fetcher.field_ids(), fetcher.pseudo))
-                    fetcher.stats["issues"] += 1
-                    updated = (issue.get("fields") or {}).get("updated")
-                    if updated and (newest is None or _ts(updated) > _ts(newest)):
-                        newest = updated
-                fetcher.stats["pages"] += 1
-                if len(batch) >= BATCH_ISSUES:  # bigger Arrow tables: dlt's per-item overhead is fixed
-                    yield from flush()
-                if fetcher.stats["pages"] % 10 == 0:
-                    rate = fetcher.stats["issues"] / max(time.perf_counter() - started, 1e-9)
-                    log.info("jira: page %d, %d issues, %d histories so far (%.0f issues/s)",
-                             fetcher.stats["pages"], fetcher.stats["issues"], fetcher.stats["histories"], rate)
+            for entry in fetcher.complete_issues(query, wanted, pool, window=2 * max(1, int(concurrency))):
+                if entry is None:  # a chunk of issues is complete
+                    fetcher.stats["pages"] += 1
+                    if len(batch) >= BATCH_ISSUES:  # bigger Arrow tables: dlt's per-item overhead is fixed
+                        yield from flush()
+                    if fetcher.stats["pages"] % 10 == 0:
+                        rate = fetcher.stats["issues"] / max(time.perf_counter() - started, 1e-9)
+                        log.info("jira: page %d, %d issues, %d histories so far (%.0f issues/s)",
+                                 fetcher.stats["pages"], fetcher.stats["issues"], fetcher.stats["histories"], rate)
+                    continue
+                issue, histories = entry
+                fetcher.stats["histories"] += len(histories)
+                batch.append(_issue_rows(issue, histories, fetcher.field_ids(), fetcher.pseudo))
+                fetcher.stats["issues"] += 1
+                updated = _ts((issue.get("fields") or {}).get("updated"))
+                if updated and (newest is None or updated > newest) and updated <= (fetcher.snapshot or updated):
+                    newest = updated
             yield from flush()
         except ApiError as exc:
             fetcher.error = exc
@@ -407,6 +499,9 @@ def jira_source(
             # every issue processed before the failure is complete (changelog included): it lands, and the
             # cursor stops at the newest of them; the next run resumes from there
             yield from flush()
+        finally:
+            # requests still in flight finish in the background; queued ones are dropped
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def child(table: str, columns: dict[str, Any], stamped: bool = False, **hints: Any) -> Any:
         schema = arrow_schema(columns)

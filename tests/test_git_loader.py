@@ -3,10 +3,12 @@ this project's own history. Every count is checked against `git rev-list --count
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -333,3 +335,69 @@ def test_the_source_checks_repositories_when_it_runs_not_when_it_is_built(tmp_pa
     assert {r for r in source.resources} == {"commits", "tags", "deployments"}
     with pytest.raises(Exception, match="not-cloned-yet: repository folder does not exist"):
         git_loader.make_pipeline("git").run(source)
+
+
+GOLDEN = Path(__file__).parent / "data" / "git_landed_rows.json"
+_GOLDEN_TABLES = ("commits", "commit_files", "commit_trailers", "branch_commits", "tags", "deployments")
+
+
+def _landed_rows() -> dict[str, Any]:
+    """Every table's columns and rows (dlt's random `_dlt_id` and load id left out of the rows), as JSON."""
+    out: dict[str, Any] = {}
+    with duckdb.connect(os.environ["FLOWMART_DUCKDB_PATH"], read_only=True) as con:
+        for table in _GOLDEN_TABLES:
+            columns = [(c, t, n) for c, t, n in con.execute(
+                "select column_name, data_type, is_nullable from information_schema.columns "
+                "where table_schema = 'raw_git' and table_name = ? order by column_name", [table]).fetchall()]
+            values = [c for c, _, _ in columns if c not in ("_dlt_id", "_dlt_load_id")]
+            rows = con.execute(f"select {', '.join(values)} from raw_git.{table} order by all").fetchall()
+            out[table] = {"columns": [list(c) for c in columns],
+                          "rows": [[v.astimezone(UTC).isoformat() if isinstance(v, datetime) else v for v in r]
+                                   for r in rows]}
+    return out
+
+
+def golden_repository(tmp_path: Path) -> Path:
+    """The `repo` fixture's history plus a rename, a binary file and a second branch: every kind of row."""
+    path = tmp_path / "repos" / "golden"
+    path.mkdir(parents=True)
+    git(path, "init", "-q", "-b", "main")
+    commit(path, "initial layout", ADA, "2024-03-01T09:00:00+05:30",
+           {"src/app.py": "a\nb\nc\n", "docs/read me.md": "hello\n", "src/ünïcode.py": "u\n"})
+    commit(path, f"add ledger\n\nCo-authored-by: {BOB.display_name} <{BOB.email}>\nChange-Id: I01\n"
+           "Co-authored-by: Claude <noreply@anthropic.com>", ADA, "2024-03-02T18:30:00-08:00",
+           {"src/ledger.py": "x\n" * 10, "src/app.py": "a\nB\nc\nd\n"}, committer=CAROL,
+           committer_date="2024-03-03T04:00:00+01:00")
+    git(path, "mv", "src/ledger.py", "src/books.py")
+    (path / "logo.bin").write_bytes(bytes(range(256)) * 4)
+    git(path, "add", "logo.bin")
+    commit(path, "rename the ledger, add a logo", BOB, "2024-03-04T10:00:00+00:00", {"src/books.py": "x\n" * 11})
+    git(path, "checkout", "-q", "-b", "feature")
+    commit(path, "feature work\n\nReviewed-by: " + f"{DAN.display_name} <{DAN.email}>", BOB,
+           "2024-03-04T11:00:00+00:00", {"src/feature.py": "f\n" * 3})
+    git(path, "checkout", "-q", "main")
+    commit(path, "hotfix on main", CAROL, "2024-03-05T08:00:00+09:00", {"src/app.py": "a\n"})
+    git(path, "merge", "-q", "--no-ff", "feature", "-m", "Merge branch 'feature'",
+        env={"GIT_AUTHOR_NAME": DAN.display_name, "GIT_AUTHOR_EMAIL": DAN.email,
+             "GIT_COMMITTER_NAME": DAN.display_name, "GIT_COMMITTER_EMAIL": DAN.email,
+             "GIT_AUTHOR_DATE": "2024-03-06T12:00:00-03:00", "GIT_COMMITTER_DATE": "2024-03-06T12:00:00-03:00"})
+    git(path, "tag", "-a", "deploy-2024-03-06", "-m", "release",
+        env={"GIT_COMMITTER_NAME": DAN.display_name, "GIT_COMMITTER_EMAIL": DAN.email,
+             "GIT_COMMITTER_DATE": "2024-03-06T15:00:00+02:00"})
+    return path
+
+
+def test_landed_rows_are_those_of_the_reference_load(tmp_path):
+    """The rows (and columns) a fixed history lands are exactly those the loader landed before it was made
+    faster (`tests/data/git_landed_rows.json`, written by the per-row loader); re-running changes nothing."""
+    repo = golden_repository(tmp_path)
+    run([repo], branches=("main", "feature"))
+    landed = _landed_rows()
+    if os.environ.get("FLOWMART_WRITE_GOLDEN"):  # pragma: no cover - how the reference was written
+        GOLDEN.write_text(json.dumps(landed, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    expected = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    for table in _GOLDEN_TABLES:
+        assert landed[table]["columns"] == expected[table]["columns"], table
+        assert landed[table]["rows"] == expected[table]["rows"], table
+    run([repo], branches=("main", "feature"))
+    assert _landed_rows() == landed

@@ -324,7 +324,7 @@ def test_2_a_jira_full_refresh_that_fails_after_some_pages_leaves_the_raw_data_a
     assert first.returncode == 0, first.stdout + first.stderr
     before = _tables(warehouse, "raw_jira")
     assert len(before["raw_jira.issues"]) > 400
-    api_server.faults.add(r"/rest/api/3/search/jql", "500", times=-1, skip=3)  # pages 1-3 answer, then 500s
+    api_server.faults.add(r"/rest/api/3/issue/bulkfetch", "500", times=-1, skip=3)  # 3 chunks answer, then 500s
     result = _flowmart(tmp_path, "load", "jira", "--org-config", config, "--full-refresh")
     assert result.returncode == 1, result.stdout + result.stderr
     message = result.stderr.strip().splitlines()[-1]

@@ -3,6 +3,8 @@
 Endpoints: `GET|POST /rest/api/3/search/jql` (a JQL subset: `project in (...)`, `project = X`,
 `updated >= "yyyy-MM-dd HH:mm"`, `ORDER BY updated ASC|DESC`; `nextPageToken` pagination; `fields`;
 `expand=changelog` embeds at most the latest 40 histories, like Jira, so the rest must be fetched),
+`POST /rest/api/3/issue/bulkfetch` (`issueIdsOrKeys` ≤ 100, `fields`, `expand: ["changelog"]` embeds the
+latest 40 histories as the search does; issues that do not exist are left out, `issueErrors` stays empty),
 `GET /rest/api/3/issue/{idOrKey}/changelog` (`startAt`/`maxResults` ≤ 100, `isLast`),
 `GET /rest/api/3/field`, `GET /rest/api/3/status`, `GET /rest/api/3/project/search` (`startAt`/`maxResults`).
 Basic auth is required.
@@ -25,7 +27,13 @@ from typing import Any
 from pipelines.sample.jira_data import EMBEDDED_CHANGELOG_MAX, RESOLUTIONS, STATUS, jira_time, status_ref
 from pipelines.sample.server import Request, Response, Router
 
+try:  # orjson (a dependency of dlt) parses the stored issues faster
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover
+    _loads = json.loads
+
 SEARCH_MAX = 100
+BULKFETCH_MAX = 100
 ID_ONLY_MAX = 5000
 CHANGELOG_MAX = 100
 
@@ -86,6 +94,7 @@ class JiraStore:
         self._overlay: dict[str, dict[str, Any]] = {}  # issues changed through the store
         self._deleted: set[str] = set()
         self._query_cache: dict[tuple[Any, ...], list[str]] = {}
+        self._self_base: str | None = None
 
     # --- reading ------------------------------------------------------------------------------
     def issue(self, id_or_key: str) -> dict[str, Any] | None:
@@ -98,7 +107,7 @@ class JiraStore:
             _, _, _, offset, length = self._index[issue_id]
         with (self.folder / "issues.jsonl").open("rb") as f:
             f.seek(offset)
-            return json.loads(f.read(length))
+            return _loads(f.read(length))
 
     def search_ids(self, projects: set[str] | None, since: float | None, descending: bool) -> list[str]:
         cache_key = (frozenset(projects) if projects is not None else None, since, descending)
@@ -116,6 +125,15 @@ class JiraStore:
                 cached = [r[2] for r in rows]
                 self._query_cache[cache_key] = cached
             return cached
+
+    def refs(self, ids: list[str]) -> list[dict[str, Any]]:
+        """`{id, key, self}` of these issues, as an id-only search returns them, from the index."""
+        if self._self_base is None and ids:  # the site's base URL the sample's issues were written with
+            issue = self.issue(ids[0]) or {}
+            self._self_base = str(issue.get("self", "")).rsplit("/rest/api/", 1)[0]
+        with self._lock:
+            return [{"id": i, "key": self._index[i][1], "self": f"{self._self_base}/rest/api/3/issue/{i}"}
+                    for i in ids if i in self._index and i not in self._deleted]
 
     def __len__(self) -> int:
         return len(self._index) - len(self._deleted)
@@ -242,14 +260,31 @@ def register(router: Router, folder: Path) -> JiraStore:
             return Response(400, {"errorMessages": [str(exc)]})
         ids = store.search_ids(projects, since, descending)
         page = ids[start : start + limit]
-        issues = [i for i in (store.issue(x) for x in page) if i is not None]
-        body: dict[str, Any] = {"issues": [_shape(i, fields, expand_changelog) for i in issues]}
+        if id_only:  # ids and keys are in the index: no issue is read from disk
+            body: dict[str, Any] = {"issues": store.refs(page)}
+        else:
+            issues = [i for i in (store.issue(x) for x in page) if i is not None]
+            body = {"issues": [_shape(i, fields, expand_changelog) for i in issues]}
         if start + limit < len(ids):
             body["nextPageToken"] = _token(start + limit)
             body["isLast"] = False
         else:
             body["isLast"] = True
         return Response(200, body)
+
+    def bulkfetch(req: Request) -> Response:
+        if not authorised(req):
+            return unauthorised()
+        params = req.body or {}
+        ids = params.get("issueIdsOrKeys") or []
+        if not isinstance(ids, list) or not ids or len(ids) > BULKFETCH_MAX:
+            return Response(400, {"errorMessages": [f"issueIdsOrKeys must list 1 to {BULKFETCH_MAX} issues"]})
+        fields = params.get("fields") or ["*navigable"]
+        expand = params.get("expand") or []
+        expand_changelog = "changelog" in (expand.split(",") if isinstance(expand, str) else expand)
+        issues = [i for i in (store.issue(str(x)) for x in ids) if i is not None]
+        return Response(200, {"expand": "schema,names", "issues": [_shape(i, fields, expand_changelog) for i in issues],
+                              "issueErrors": []})
 
     def changelog(req: Request) -> Response:
         if not authorised(req):
@@ -284,6 +319,7 @@ def register(router: Router, folder: Path) -> JiraStore:
 
     router.add("GET", r"/rest/api/3/search/jql", search)
     router.add("POST", r"/rest/api/3/search/jql", search)
+    router.add("POST", r"/rest/api/3/issue/bulkfetch", bulkfetch)
     router.add("GET", r"/rest/api/3/issue/(?P<key>[^/]+)/changelog", changelog)
     router.add("GET", r"/rest/api/3/field", fields)
     router.add("GET", r"/rest/api/3/status", statuses)

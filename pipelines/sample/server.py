@@ -9,6 +9,11 @@ HTTP (`POST /_control/faults` with the same fields as JSON; `DELETE /_control/fa
 - `500` (or any 5xx code as a string): answers that status
 - `slow`: sleeps `delay` seconds before answering normally
 - `truncated`: answers 200 with the JSON body cut in half
+
+`latency` (seconds; `SampleApiServer(..., latency=0.15)`, `flowmart serve-sample --latency 0.15`, or env
+`FLOWMART_SAMPLE_LATENCY`) delays every API answer by that much, as a network between the loader and a
+real Jira or GitHub would. Each request sleeps in its own thread, holding no lock, so concurrent requests
+overlap their waits just as they would over a network.
 """
 
 from __future__ import annotations
@@ -31,6 +36,18 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 log = logging.getLogger("flowmart.sample.server")
+
+try:  # orjson (a dependency of dlt) serialises pages several times faster: the server must not be the bottleneck
+    import orjson
+
+    def _dumps(body: Any) -> bytes:
+        try:
+            return orjson.dumps(body)
+        except TypeError:  # e.g. an integer beyond 64 bits
+            return json.dumps(body, separators=(",", ":")).encode("utf-8")
+except ImportError:  # pragma: no cover
+    def _dumps(body: Any) -> bytes:
+        return json.dumps(body, separators=(",", ":")).encode("utf-8")
 
 
 @dataclass
@@ -123,8 +140,10 @@ class FaultInjector:
 class SampleApiServer:
     """Serves the sample folder written by `flowmart sample`. Use as a context manager."""
 
-    def __init__(self, sample_dir: str | Path, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, sample_dir: str | Path, host: str = "127.0.0.1", port: int = 0,
+                 latency: float | None = None) -> None:
         self.sample_dir = Path(sample_dir)
+        self.latency = latency_setting(latency)
         self.router = Router()
         self.faults = FaultInjector()
         self.request_log: list[tuple[str, str]] = []  # (method, path?query)
@@ -208,6 +227,8 @@ class SampleApiServer:
         if parts.path.startswith("/_control/faults"):
             self._control(h, raw)
             return
+        if self.latency > 0:  # the network's round trip; this thread only, no lock held
+            time.sleep(self.latency)
         fault = self.faults.take(h.path)
         if fault is not None and fault.kind == "slow":
             time.sleep(fault.delay)
@@ -253,7 +274,7 @@ class SampleApiServer:
         elif isinstance(response.body, bytes):
             data = response.body
         else:
-            data = json.dumps(response.body, separators=(",", ":")).encode("utf-8")
+            data = _dumps(response.body)
         if truncate:
             data = data[: max(1, len(data) // 2)]
         h.send_response(response.status)
@@ -267,6 +288,15 @@ class SampleApiServer:
             h.wfile.write(data)
 
 
+def latency_setting(latency: float | None) -> float:
+    """The answer delay in seconds: the argument, else env FLOWMART_SAMPLE_LATENCY, else none."""
+    if latency is None:
+        latency = float(os.environ.get("FLOWMART_SAMPLE_LATENCY") or 0)
+    if latency < 0:
+        raise ValueError(f"latency must be >= 0 seconds, not {latency}")
+    return float(latency)
+
+
 class SubprocessServer:
     """The sample server in a child process (`python -m pipelines.sample.server DIR`), so serving and
     loading use both cores (the demo and the benchmarks). Faults are switched over HTTP
@@ -276,14 +306,16 @@ class SubprocessServer:
     stdin, a pipe from the parent, is open. It ignores Ctrl-C, which the terminal sends to both: the
     parent stops the run and then the server."""
 
-    def __init__(self, sample_dir: str | Path) -> None:
+    def __init__(self, sample_dir: str | Path, latency: float | None = None) -> None:
         self.sample_dir = Path(sample_dir)
+        self.latency = latency_setting(latency)
         self._process: subprocess.Popen[str] | None = None
         self.url = ""
 
     def __enter__(self) -> SubprocessServer:
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "pipelines.sample.server", str(self.sample_dir), "--until-stdin-closes"],
+            [sys.executable, "-m", "pipelines.sample.server", str(self.sample_dir), "--until-stdin-closes",
+             f"--latency={self.latency}"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2],
         )
         ready, _, _ = select.select([self._process.stdout], [], [], 120)
@@ -311,11 +343,13 @@ class SubprocessServer:
 
 def main(argv: list[str] | None = None) -> None:  # pragma: no cover - runs in the child process
     """Serve a sample folder: prints the URL on the first line of stdout, serves until terminated (or, with
-    --until-stdin-closes, until its stdin closes: the parent ended)."""
+    --until-stdin-closes, until its stdin closes: the parent ended). `--latency=SECONDS` delays every answer."""
     args = argv if argv is not None else sys.argv[1:]
     watch = "--until-stdin-closes" in args
-    args = [a for a in args if a != "--until-stdin-closes"]
-    server = SampleApiServer(args[0], port=int(args[1]) if len(args) > 1 else 0)
+    latency = [float(a.split("=", 1)[1]) for a in args if a.startswith("--latency=")]
+    args = [a for a in args if a != "--until-stdin-closes" and not a.startswith("--latency=")]
+    server = SampleApiServer(args[0], port=int(args[1]) if len(args) > 1 else 0,
+                             latency=latency[-1] if latency else None)
     if watch:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
