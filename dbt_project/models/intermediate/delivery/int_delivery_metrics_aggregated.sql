@@ -272,11 +272,11 @@ inputs as (
         {{ flowmart_percentile('scoped_pull_requests.review_minutes', 0.5) }} as review_p50_minutes,
         {{ flowmart_percentile('scoped_pull_requests.lines_changed', 0.5) }} as pr_size_p50_lines,
         cast(100.0 * sum(case when scoped_pull_requests.is_merged_without_review then 1 else 0 end) / count(*)
-            as double precision) as merged_without_review_pct,
+            as {{ flowmart_double() }}) as merged_without_review_pct,
         cast(100.0 * sum(case when scoped_pull_requests.rework_commit_count > 0 then 1 else 0 end) / count(*)
-            as double precision) as rework_pct,
+            as {{ flowmart_double() }}) as rework_pct,
         cast(100.0 * sum(case when scoped_pull_requests.is_ai_assisted then 1 else 0 end) / count(*)
-            as double precision) as ai_assisted_pct
+            as {{ flowmart_double() }}) as ai_assisted_pct
     from scoped_pull_requests
     inner join period_of_day on period_of_day.spine_day = scoped_pull_requests.fact_day
     where scoped_pull_requests.scope_name is not null
@@ -303,7 +303,7 @@ joined as (
         cast(case
             when failures.production_deployments > 0
                 then 100.0 * failures.failed_deployments / failures.production_deployments
-        end as double precision) as change_fail_rate_pct,
+        end as {{ flowmart_double() }}) as change_fail_rate_pct,
         failures.recovery_time_p50_hours,
         coalesce(inputs.pull_requests_merged, 0) as pull_requests_merged,
         inputs.pickup_p50_minutes,
