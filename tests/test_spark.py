@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -54,7 +55,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     build = _flowmart(tmp, "build", "--target", "duckdb", env={"FLOWMART_DUCKDB_PATH": str(duck)})
     assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-4000:]
     print(f"spark run (load, publish, build, summary, report): {spark_seconds:.0f} s")
-    return {"tmp": tmp, "run": run, "spark_dir": spark_dir, "duck": duck}
+    return {"tmp": tmp, "run": run, "build": build, "spark_dir": spark_dir, "duck": duck}
 
 
 @pytest.fixture(scope="module")
@@ -102,8 +103,17 @@ def _marts(conn: duckdb.DuckDBPyConnection) -> list[str]:
 
 def test_the_spark_run_builds_and_tests_every_model_and_summarises(builds):
     out = builds["run"].stdout
-    assert "dbt:" in out and " failed" not in out.split("dbt:")[1].splitlines()[0], out
-    assert "Report: " in out, out
+    spark_line = out.split("\ndbt: ")[1].splitlines()[0]
+    duckdb_line = builds["build"].stdout.split("dbt: ")[1].splitlines()[0]
+
+    def counts(line: str) -> list[int]:  # models built, tests passed, warned, failed
+        return [int(n) for n in re.findall(r"(\d+) (?:models built|tests passed|warned|failed)", line)]
+
+    # every model and every data test of the DuckDB build, none failed
+    assert counts(spark_line) == counts(duckdb_line) and counts(spark_line)[3] == 0, (spark_line, duckdb_line)
+    assert "Delivery (" in out and "Outcomes (" in out and "Sentiment (" in out, out
+    report = Path(out.split("Report: ")[1].splitlines()[0])
+    assert report.stat().st_size > 1_000_000
 
 
 def test_every_mart_on_spark_equals_the_duckdb_build_row_for_row(builds, spark):

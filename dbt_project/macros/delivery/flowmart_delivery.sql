@@ -14,25 +14,20 @@
     end
 {%- endmacro %}
 
-{#- The DORA band of `value` (an expression) for `metric` (a literal) from the relation/CTE `bands`
-    (stg_org__dora_bands: metric, band, band_rank, min_value, max_value): the best (lowest rank) band whose
-    range holds the value. Lower bounds are inclusive and upper bounds exclusive, except for the change fail
-    rate, whose thresholds are "at most" (upper bound inclusive, lower bound exclusive). Null for a null value. -#}
-{% macro flowmart_dora_band(bands, metric, value) -%}
-    (
-        select b.band from {{ bands }} as b
-        where b.metric = '{{ metric }}'
-            and {{ value }} is not null
-            {%- if metric == 'change_fail_rate_pct' %}
-            and (b.min_value is null or {{ value }} > b.min_value)
-            and (b.max_value is null or {{ value }} <= b.max_value)
-            {%- else %}
-            and (b.min_value is null or {{ value }} >= b.min_value)
-            and (b.max_value is null or {{ value }} < b.max_value)
-            {%- endif %}
-        order by b.band_rank
-        limit 1
-    )
+{#- True when the row `band` of stg_org__dora_bands (metric, band, band_rank, min_value, max_value) is a band of
+    `metric` (a literal) whose range holds `value` (an expression). Lower bounds are inclusive and upper bounds
+    exclusive, except for the change fail rate, whose thresholds are "at most" (upper bound inclusive, lower
+    bound exclusive). Never true for a null value. A value's band is the best (lowest rank) band that holds it. -#}
+{% macro flowmart_dora_band_holds(band, metric, value) -%}
+    ({{ band }}.metric = '{{ metric }}'
+        and {{ value }} is not null
+        {%- if metric == 'change_fail_rate_pct' %}
+        and ({{ band }}.min_value is null or {{ value }} > {{ band }}.min_value)
+        and ({{ band }}.max_value is null or {{ value }} <= {{ band }}.max_value)
+        {%- else %}
+        and ({{ band }}.min_value is null or {{ value }} >= {{ band }}.min_value)
+        and ({{ band }}.max_value is null or {{ value }} < {{ band }}.max_value)
+        {%- endif %})
 {%- endmacro %}
 
 {#- The period and metric columns of the delivery metric marts, cast to their contract types, from the
