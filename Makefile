@@ -12,8 +12,8 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv || true
-	if [ -x $(BIN)/uv ]; then $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e ".[dev]"; \
-	else $(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"; fi
+	if [ -x $(BIN)/uv ]; then $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e ".[dev,spark]"; \
+	else $(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev,spark]"; fi
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -22,9 +22,10 @@ from orchestration import runner, sources
 from orchestration.report import queries, tables_read, write_report
 from orchestration.warehouse import Warehouse
 from pipelines.orgconfig import load_org_config
-from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT, duckdb_path
+from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT, duckdb_path, lake_url
 
 duckdb_path()  # resolve FLOWMART_DUCKDB_PATH to an absolute path once: dbt runs from the dbt folder
+lake_url()  # the same for the Spark target's folders (FLOWMART_TARGET=spark runs the graph on Spark)
 
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=PROJECT_ROOT)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines.settings import duckdb_path
+from pipelines.settings import duckdb_path, spark_dir
 
 log = logging.getLogger("flowmart")
 
@@ -23,10 +23,13 @@ class RunLocked(RuntimeError):
 
 def lock_path(target: str) -> Path:
     """warehouse/flowmart.duckdb.lock for DuckDB; warehouse/postgres-<host>-<port>-<db>.lock for PostgreSQL
-    (runs from this folder only)."""
+    (runs from this folder only); <spark dir>/flowmart.lock for Spark (its landing file and metastore)."""
     if target == "duckdb":
         path = duckdb_path()
         return path.with_name(path.name + ".lock")
+    if target == "spark":
+        spark_dir().mkdir(parents=True, exist_ok=True)
+        return spark_dir() / "flowmart.lock"
     parts = [os.environ.get("FLOWMART_PG_HOST", "localhost"), os.environ.get("FLOWMART_PG_PORT", "5432"),
              os.environ.get("FLOWMART_PG_DBNAME", "flowmart")]
     return duckdb_path().parent / ("postgres-" + "-".join(p.replace("/", "_") for p in parts) + ".lock")

@@ -18,7 +18,7 @@ from typing import Any
 import dlt
 
 from pipelines.orgconfig import OrgConfig, load_org_config
-from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT, duckdb_path
+from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT, duckdb_path, lake_url, spark_dir
 
 log = logging.getLogger("flowmart")
 
@@ -229,6 +229,10 @@ def load_source(name: str, org: OrgConfig, org_dir: Path, target: str, full_refr
     else:
         refresh.discard_leftovers(name, target)
         counts = module.load(org, org_dir, target=target)
+    if target == "spark":  # the loaders merged into the landing file: the lake gets the current rows
+        from pipelines import lake
+
+        lake.publish(name)
     tables = {table: n for table, n in counts.items() if not table.startswith("_")}
     note = getattr(counts, "note", "")  # e.g. GitHub: what the load spent of the hourly rate limits
     log.info("loaded %s in %.1f s: %s rows in %d tables%s", name, time.perf_counter() - started,
@@ -246,6 +250,9 @@ def dbt_invoke(command: str, target: str, extra: list[str] | None = None) -> Any
     from dbt.cli.main import dbtRunner
 
     duckdb_path()  # export the absolute DuckDB path for the profile
+    if target == "spark":
+        spark_dir()  # export the absolute paths of Spark's folders and of the lake for the profile and macros
+        lake_url()
     os.environ["FLOWMART_TARGET"] = target
     return dbtRunner().invoke(dbt_args(command, target, extra))
 

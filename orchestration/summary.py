@@ -54,7 +54,7 @@ def raw_row_counts(wh: Warehouse) -> dict[str, int]:
     counts = {}
     for schema, table in wh.tables("raw_"):
         if not table.startswith("_dlt") and not schema.endswith("_staging"):  # dlt's merge staging area
-            counts[f"{schema}.{table}"] = int(wh.scalar(f'select count(*) from {schema}."{table}"'))
+            counts[f"{schema}.{table}"] = int(wh.scalar(f"select count(*) from {schema}.{wh.quote(table)}"))
     return counts
 
 

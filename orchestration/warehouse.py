@@ -22,6 +22,10 @@ class Warehouse:
 
             # same configuration as dbt's in-process connection, so both can be open in one process
             self._conn = duckdb.connect(str(duckdb_path()))
+        elif self.target == "spark":
+            from pipelines.spark import session
+
+            self._conn = session()
         else:
             import psycopg2
 
@@ -30,10 +34,16 @@ class Warehouse:
 
     @property
     def marker(self) -> str:
-        """The driver's parameter marker: DuckDB's ? or psycopg2's %s."""
-        return "?" if self.target == "duckdb" else "%s"
+        """The driver's parameter marker: DuckDB's and Spark's ? or psycopg2's %s."""
+        return "%s" if self.target == "postgres" else "?"
+
+    def quote(self, name: str) -> str:
+        """An identifier quoted for the target (Spark reads "x" as a string)."""
+        return f"`{name}`" if self.target == "spark" else f'"{name}"'
 
     def rows(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        if self.target == "spark":
+            return [tuple(row) for row in self._conn.sql(sql, args=list(params) if params else None).collect()]
         if self.target == "duckdb":
             return self._conn.execute(sql, params or []).fetchall()
         with self._conn.cursor() as cur:
@@ -42,6 +52,9 @@ class Warehouse:
 
     def records(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         """(column names, rows) of a query."""
+        if self.target == "spark":
+            frame = self._conn.sql(sql)
+            return list(frame.columns), [tuple(row) for row in frame.collect()]
         if self.target == "duckdb":
             result = self._conn.execute(sql)
             return [d[0] for d in result.description], result.fetchall()
@@ -55,11 +68,16 @@ class Warehouse:
 
     def tables(self, schema_prefix: str = "") -> list[tuple[str, str]]:
         """(schema, table) of every base table or view whose schema starts with the prefix."""
+        if self.target == "spark":
+            return sorted((db.name, t.name) for db in self._conn.catalog.listDatabases()
+                          if db.name.startswith(schema_prefix) for t in self._conn.catalog.listTables(db.name))
         sql = ("select table_schema, table_name from information_schema.tables "
                f"where table_schema like {self.marker} order by 1, 2")
         return [(s, t) for s, t in self.rows(sql, [schema_prefix + "%"])]
 
     def columns(self, schema: str, table: str) -> list[str]:
+        if self.target == "spark":
+            return [c.name for c in self._conn.catalog.listColumns(f"{schema}.{table}")]
         sql = ("select column_name from information_schema.columns "
                f"where table_schema = {self.marker} and table_name = {self.marker} order by ordinal_position")
         return [c for (c,) in self.rows(sql, [schema, table])]
@@ -68,7 +86,8 @@ class Warehouse:
         return (schema, table) in set(self.tables(schema))
 
     def close(self) -> None:
-        self._conn.close()
+        if self.target != "spark":  # the Spark session stays for dbt and the rest of the process
+            self._conn.close()
 
     def __enter__(self) -> Warehouse:
         return self

@@ -13,7 +13,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 DEFAULT_DUCKDB_PATH = "warehouse/flowmart.duckdb"
 
-TARGETS = ("duckdb", "postgres")
+TARGETS = ("duckdb", "postgres", "spark")
 
 # After a merge, dlt keeps the merged rows in `raw_<source>_staging`; empty it so no copy of a loaded
 # row lingers outside the tables the models read (privacy, and disk).
@@ -36,6 +36,34 @@ def duckdb_path() -> Path:
     return path
 
 
+def spark_dir() -> Path:
+    """The Spark target's local folder (FLOWMART_SPARK_DIR, default beside the DuckDB warehouse): the loaders'
+    landing file, the Parquet lake (unless FLOWMART_LAKE_URL names an object store), and, in session mode,
+    Spark's metastore and warehouse. Resolved to an absolute path and exported, like the DuckDB path."""
+    path = Path(os.environ.get("FLOWMART_SPARK_DIR") or duckdb_path().parent / "spark").expanduser()
+    if not path.is_absolute():
+        path = (Path.cwd() / path).resolve()
+    os.environ["FLOWMART_SPARK_DIR"] = str(path)
+    return path
+
+
+def lake_url() -> str:
+    """Where the Spark target's raw tables land as Parquet: FLOWMART_LAKE_URL (any bucket URL dlt's filesystem
+    destination supports: s3://, gs://, az://, file://, a local folder), default <spark dir>/lake. Exported, so
+    dbt registers the same location."""
+    url = os.environ.get("FLOWMART_LAKE_URL") or str(spark_dir() / "lake")
+    if "://" not in url and not Path(url).is_absolute():
+        url = str((Path.cwd() / url).resolve())
+    os.environ["FLOWMART_LAKE_URL"] = url
+    return url
+
+
+def landing_path(target: str) -> Path:
+    """The DuckDB file the loaders write: the warehouse itself, or for Spark its landing file (the loaders
+    merge and keep their cursors there; each load is then published to the lake, pipelines.lake)."""
+    return spark_dir() / "landing.duckdb" if target == "spark" else duckdb_path()
+
+
 def pipelines_dir() -> Path:
     """dlt's working folder (state, load packages), kept beside the warehouse, not in the home folder."""
     if os.environ.get("FLOWMART_PIPELINES_DIR"):
@@ -54,8 +82,8 @@ def postgres_credentials() -> str:
 
 def destination(target: str | None = None):
     target = target or os.environ.get("FLOWMART_TARGET", "duckdb")
-    if target == "duckdb":
-        path = duckdb_path()
+    if target in ("duckdb", "spark"):
+        path = landing_path(target)
         path.parent.mkdir(parents=True, exist_ok=True)
         return dlt.destinations.duckdb(str(path))
     if target == "postgres":
@@ -93,10 +121,11 @@ def make_pipeline(source: str, target: str | None = None, dev_mode: bool = False
 
 
 def file_format(target: str | None = None) -> str:
-    """The fastest load file format per destination: parquet for DuckDB, COPY-able CSV for PostgreSQL
+    """The fastest load file format per destination: parquet for DuckDB (and Spark's landing file), COPY-able
+    CSV for PostgreSQL
     (the default INSERT statements are an order of magnitude slower on 100k-row tables)."""
     target = target or os.environ.get("FLOWMART_TARGET", "duckdb")
-    return "parquet" if target == "duckdb" else "csv"
+    return "csv" if target == "postgres" else "parquet"
 
 
 def run_pipeline(pipeline: dlt.Pipeline, data, target: str | None = None, **kwargs):

@@ -251,12 +251,18 @@ def test_the_same_run_builds_and_tests_on_postgresql(postgres, tmp_path):
             flow = cur.fetchone()
             cur.execute("select count(*), sum(wait_days) from marts.flow_waiting_time_by_status")
             waits = cur.fetchone()
+            # naive UTC instants, and the UTC day and week they fall in
+            cur.execute("select min(created_at), max(completed_at), count(distinct completed_week) "
+                        "from marts.completed_work_items")
+            instants = cur.fetchone()
         conn.close()
-        return teams, completed, flow, waits
+        return teams, completed, flow, waits, instants
 
-    first = _run(tmp_path, "--target", "postgres", "--scale", "0.2", env=postgres.env())
+    # the first run's sessions are in a time zone far from UTC (PGTZ), the second's in UTC: the same marts
+    first = _run(tmp_path, "--target", "postgres", "--scale", "0.2",
+                 env=postgres.env() | {"PGTZ": "America/Los_Angeles", "TZ": "America/Los_Angeles"})
     assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-4000:]
-    teams, completed, flow, waits = marts()
+    teams, completed, flow, waits, instants = marts()
     assert teams == 8 and completed > 100 and flow[0] > 100 and waits[0] > 100
     _every_bi_question_runs_as_the_bi_role(postgres)
     report = _run(tmp_path, "--target", "postgres", "--out", str(tmp_path / "report.html"), env=postgres.env(),
@@ -267,6 +273,7 @@ def test_the_same_run_builds_and_tests_on_postgresql(postgres, tmp_path):
     again = marts()
     assert again[:2] == (teams, completed) and again[2][0] == flow[0] and again[3][0] == waits[0]
     assert abs(again[2][1] - flow[1]) < 1e-6 * flow[1] and abs(again[3][1] - waits[1]) < 1e-6 * waits[1]
+    assert again[4] == instants
 
     # dbt's unit tests (model logic), on PostgreSQL: the scheduled runs leave them out
     environment = os.environ | postgres.env() | {"FLOWMART_TARGET": "postgres"}

@@ -6,6 +6,10 @@
     compares with the table's real columns, so its next load fills it without adding it again.
     A source table without declared columns is left alone. One catalogue query finds what exists. -#}
 {% macro flowmart_create_missing_sources() %}
+    {{ return(adapter.dispatch('flowmart_create_missing_sources')()) }}
+{% endmacro %}
+
+{% macro default__flowmart_create_missing_sources() %}
     {% if execute %}
         {% set sources = graph.sources.values() | list %}
         {% set schemas = sources | map(attribute='schema') | unique | list %}
@@ -44,6 +48,36 @@
                     {% endfor %}
                 {% endif %}
             {% endif %}
+        {% endfor %}
+    {% endif %}
+{% endmacro %}
+
+{#- Spark: the raw tables are Parquet folders in the lake (pipelines/lake.py), one per source table at
+    <FLOWMART_LAKE_URL>/<schema>/<table>. Each build registers every declared source table as an external
+    table over its folder with the declared columns (so a table's schema follows the YAML, and a source
+    never loaded, whose folder is empty or missing, reads as an empty table). Dropping an external table
+    leaves its files alone. -#}
+{% macro spark__flowmart_create_missing_sources() %}
+    {% if execute %}
+        {% set lake = env_var('FLOWMART_LAKE_URL', '') %}
+        {% if not lake %}
+            {% do exceptions.raise_compiler_error('FLOWMART_LAKE_URL is not set: run dbt on Spark through flowmart '
+                                                  ~ '(flowmart build --target spark), or set it to the lake') %}
+        {% endif %}
+        {% for schema in graph.sources.values() | map(attribute='schema') | unique %}
+            {% do run_query('create schema if not exists ' ~ schema) %}
+        {% endfor %}
+        {% for node in graph.sources.values() %}
+            {% set columns = node.columns.values() | selectattr('data_type') | list %}
+            {% set relation = node.schema ~ '.' ~ node.identifier %}
+            {% set column_sql %}
+                {%- for column in columns -%}
+                    {{ adapter.quote(column.name) }} {{ flowmart_source_type(column.data_type) }}{{ ', ' if not loop.last }}
+                {%- endfor -%}
+            {% endset %}
+            {% do run_query('drop table if exists ' ~ relation) %}
+            {% do run_query('create table ' ~ relation ~ ' (' ~ column_sql ~ ') using parquet location \''
+                            ~ lake.rstrip('/') ~ '/' ~ node.schema ~ '/' ~ node.identifier ~ '\'') %}
         {% endfor %}
     {% endif %}
 {% endmacro %}

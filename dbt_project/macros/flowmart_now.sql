@@ -13,5 +13,12 @@
 
 {#- An instant (timestamp with time zone) as a naive UTC timestamp, whatever the session time zone. -#}
 {% macro flowmart_utc(expression) -%}
+    {{ return(adapter.dispatch('flowmart_utc')(expression)) }}
+{%- endmacro %}
+{% macro default__flowmart_utc(expression) -%}
     cast(({{ expression }}) at time zone 'UTC' as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+{#- Spark's timestamp is an instant; the profile sets the session time zone to UTC, so it reads as UTC. -#}
+{% macro spark__flowmart_utc(expression) -%}
+    cast({{ expression }} as timestamp)
 {%- endmacro %}

@@ -48,24 +48,25 @@ compared as (
 )
 
 select
-    cast(team as varchar) as team,
-    cast(value_stream as varchar) as value_stream,
+    cast(team as {{ flowmart_string() }}) as team,
+    cast(value_stream as {{ flowmart_string() }}) as value_stream,
     cast(month_start as date) as month_start,
     cast(is_period_complete as boolean) as is_period_complete,
-    cast(metric as varchar) as metric,
+    cast(metric as {{ flowmart_string() }}) as metric,
     cast(higher_is_better as boolean) as higher_is_better,
-    cast(metric_value as double precision) as metric_value,
-    cast(baseline_value as double precision) as baseline_value,
+    cast(metric_value as {{ flowmart_double() }}) as metric_value,
+    cast(baseline_value as {{ flowmart_double() }}) as baseline_value,
     cast(baseline_months as integer) as baseline_months,
-    cast(change as double precision) as change,
-    cast(change_pct as double precision) as change_pct,
+    cast(change as {{ flowmart_double() }}) as change,
+    cast(change_pct as {{ flowmart_double() }}) as change_pct,
     cast(case
         when change is null then null
         -- a change from a zero baseline has no percentage: its sign decides
-        when change_pct is not null and abs(change_pct) <= {{ stable_pct }} then 'stable'
+        -- (a change of exactly the threshold is stable on every target, whatever the last bit of the division)
+        when change_pct is not null and abs(change_pct) <= {{ stable_pct }} + 0.000000001 then 'stable'
         when (change > 0) = higher_is_better then 'improving'
         else 'worsening'
-    end as varchar) as direction
+    end as {{ flowmart_string() }}) as direction
 
 from compared
 {%- endmacro %}

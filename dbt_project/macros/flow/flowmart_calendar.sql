@@ -39,6 +39,10 @@
     columns of the one-row relation or CTE named `bounds`. Offsets come from a cross join of 15 bits
     (up to 32,768 days, ~89 years), so it is plain SQL on every database and needs no package. -#}
 {% macro flowmart_day_spine(bounds) -%}
+    {{ return(adapter.dispatch('flowmart_day_spine')(bounds)) }}
+{%- endmacro %}
+
+{% macro default__flowmart_day_spine(bounds) -%}
     {%- set bits = range(15) -%}
     select {{ flowmart_add_days(bounds ~ '.spine_start', 'spine_offsets.day_offset') }} as spine_day
     from {{ bounds }}
@@ -54,9 +58,40 @@
     where spine_offsets.day_offset <= {{ dbt.datediff(bounds ~ '.spine_start', bounds ~ '.spine_end', 'day') }}
 {%- endmacro %}
 
+{#- Spark: its sequence generator (a 15-way cross join is a slow plan there). -#}
+{% macro spark__flowmart_day_spine(bounds) -%}
+    select explode(sequence(cast({{ bounds }}.spine_start as date), cast({{ bounds }}.spine_end as date), interval 1 day))
+        as spine_day
+    from {{ bounds }}
+    where {{ bounds }}.spine_start <= {{ bounds }}.spine_end
+{%- endmacro %}
+
 {#- The work items the flow metrics are computed over: tracker work items and incidents. Epics and
     initiatives are containers (their flow is the flow of their children): int_work_items_measured measures
     them too (for the outcome models), and every flow model keeps to these roles. -#}
 {% macro flowmart_flow_item_roles() -%}
     ('work_item', 'incident')
+{%- endmacro %}
+
+{#- A join clause giving one row per day from the date `first_day` to the date `last_day` (SQL expressions over
+    the relations before it), as column `column` of `alias`. -#}
+{% macro flowmart_each_day(first_day, last_day, alias, column) -%}
+    {{ return(adapter.dispatch('flowmart_each_day')(first_day, last_day, alias, column)) }}
+{%- endmacro %}
+
+{% macro default__flowmart_each_day(first_day, last_day, alias, column) -%}
+cross join lateral generate_series(
+    cast({{ first_day }} as {{ dbt.type_timestamp() }}),
+    cast({{ last_day }} as {{ dbt.type_timestamp() }}),
+    interval '1 day'
+) as {{ alias }} ({{ column }})
+{%- endmacro %}
+
+{% macro spark__flowmart_each_day(first_day, last_day, alias, column) -%}
+{#- sequence() refuses an end before its start: such a range is cut to nothing by the filter -#}
+lateral view explode(filter(
+    sequence(cast({{ first_day }} as date), greatest(cast({{ first_day }} as date), cast({{ last_day }} as date)), interval 1 day),
+    d -> d <= cast({{ last_day }} as date)
+))
+    {{ alias }} as {{ column }}
 {%- endmacro %}

@@ -5,7 +5,7 @@
 {%- endmacro %}
 
 {% macro default__flowmart_hours_between(a, b) -%}
-    (cast(extract(epoch from (({{ b }}) - ({{ a }}))) as double precision) / 3600.0)
+    (cast(extract(epoch from (({{ b }}) - ({{ a }}))) as {{ flowmart_double() }}) / 3600.0)
 {%- endmacro %}
 
 {% macro duckdb__flowmart_hours_between(a, b) -%}
@@ -15,4 +15,10 @@
 {#- Days (fractional) from instant `a` to instant `b`: the flow layer's one unit of duration. -#}
 {% macro flowmart_days_between(a, b) -%}
     ({{ flowmart_hours_between(a, b) }} / 24.0)
+{%- endmacro %}
+
+{#- Spark: microseconds since the epoch (its timestamps are instants), as a double: a decimal quotient would keep
+    only 6 decimal places. -#}
+{% macro spark__flowmart_hours_between(a, b) -%}
+    (cast(unix_micros({{ b }}) - unix_micros({{ a }}) as double) / 3600000000.0)
 {%- endmacro %}

@@ -11,3 +11,8 @@
 {% macro duckdb__flowmart_percentile(expr, p) -%}
     quantile_cont({{ expr }}, {{ p }})
 {%- endmacro %}
+
+{#- Spark: `percentile` is the exact continuous percentile (percentile_approx would not give the same figures). -#}
+{% macro spark__flowmart_percentile(expr, p) -%}
+    percentile({{ expr }}, {{ p }})
+{%- endmacro %}

@@ -17,7 +17,7 @@ teams as (
 
 duplicated as (
 
-    select issue_id, 'appears ' || cast(count(*) as varchar) || ' times' as problem
+    select issue_id, 'appears ' || cast(count(*) as {{ flowmart_string() }}) || ' times' as problem
     from completed
     group by issue_id
     having count(*) > 1

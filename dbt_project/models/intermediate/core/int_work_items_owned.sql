@@ -36,7 +36,7 @@ type_rules as (
 ),
 
 rule_matches as (
-    select
+    select distinct
         issues.issue_id,
         rules.team,
         rules.rule_order
@@ -44,13 +44,16 @@ rule_matches as (
     inner join rules
         on (rules.project_key is null or rules.project_key = issues.project_key)
         and (rules.team_field_value is null or rules.team_field_value = issues.team_field_value)
-        and (rules.component is null or exists (
-            select 1 from components
-            where components.issue_id = issues.issue_id and components.component = rules.component
-        ))
-        and (rules.label is null or exists (
-            select 1 from labels where labels.issue_id = issues.issue_id and labels.label = rules.label
-        ))
+    left join components
+        on rules.component is not null
+        and components.issue_id = issues.issue_id
+        and components.component = rules.component
+    left join labels
+        on rules.label is not null
+        and labels.issue_id = issues.issue_id
+        and labels.label = rules.label
+    where (rules.component is null or components.issue_id is not null)
+        and (rules.label is null or labels.issue_id is not null)
 ),
 
 first_match as (

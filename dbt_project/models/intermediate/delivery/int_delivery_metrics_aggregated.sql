@@ -272,11 +272,11 @@ inputs as (
         {{ flowmart_percentile('scoped_pull_requests.review_minutes', 0.5) }} as review_p50_minutes,
         {{ flowmart_percentile('scoped_pull_requests.lines_changed', 0.5) }} as pr_size_p50_lines,
         cast(100.0 * sum(case when scoped_pull_requests.is_merged_without_review then 1 else 0 end) / count(*)
-            as double precision) as merged_without_review_pct,
+            as {{ flowmart_double() }}) as merged_without_review_pct,
         cast(100.0 * sum(case when scoped_pull_requests.rework_commit_count > 0 then 1 else 0 end) / count(*)
-            as double precision) as rework_pct,
+            as {{ flowmart_double() }}) as rework_pct,
         cast(100.0 * sum(case when scoped_pull_requests.is_ai_assisted then 1 else 0 end) / count(*)
-            as double precision) as ai_assisted_pct
+            as {{ flowmart_double() }}) as ai_assisted_pct
     from scoped_pull_requests
     inner join period_of_day on period_of_day.spine_day = scoped_pull_requests.fact_day
     where scoped_pull_requests.scope_name is not null
@@ -303,7 +303,7 @@ joined as (
         cast(case
             when failures.production_deployments > 0
                 then 100.0 * failures.failed_deployments / failures.production_deployments
-        end as double precision) as change_fail_rate_pct,
+        end as {{ flowmart_double() }}) as change_fail_rate_pct,
         failures.recovery_time_p50_hours,
         coalesce(inputs.pull_requests_merged, 0) as pull_requests_merged,
         inputs.pickup_p50_minutes,
@@ -318,16 +318,52 @@ joined as (
     left join lead_times using (scope_kind, scope_name, grain, period_start)
     left join failures using (scope_kind, scope_name, grain, period_start)
     left join inputs using (scope_kind, scope_name, grain, period_start)
+),
+
+-- the best (lowest rank) DORA band holding each metric value (a join, not a correlated subquery: Spark
+-- would rebuild the whole query once per band column)
+band_ranks as (
+    select
+        joined.scope_kind,
+        joined.scope_name,
+        joined.grain,
+        joined.period_start,
+        min(case when {{ flowmart_dora_band_holds('bands', 'deployment_days_per_week',
+                                                 'joined.deployment_days_per_week_p50') }}
+            then bands.band_rank end) as deployment_frequency_rank,
+        min(case when {{ flowmart_dora_band_holds('bands', 'change_lead_time_hours',
+                                                 'joined.change_lead_time_p50_hours') }}
+            then bands.band_rank end) as change_lead_time_rank,
+        min(case when {{ flowmart_dora_band_holds('bands', 'change_fail_rate_pct', 'joined.change_fail_rate_pct') }}
+            then bands.band_rank end) as change_fail_rate_rank,
+        min(case when {{ flowmart_dora_band_holds('bands', 'recovery_time_hours', 'joined.recovery_time_p50_hours') }}
+            then bands.band_rank end) as recovery_time_rank
+    from joined
+    cross join bands
+    group by 1, 2, 3, 4
 )
 
 select
     joined.*,
-    {{ flowmart_dora_band('bands', 'deployment_days_per_week', 'joined.deployment_days_per_week_p50') }}
-        as deployment_frequency_band,
-    {{ flowmart_dora_band('bands', 'change_lead_time_hours', 'joined.change_lead_time_p50_hours') }}
-        as change_lead_time_band,
-    {{ flowmart_dora_band('bands', 'change_fail_rate_pct', 'joined.change_fail_rate_pct') }}
-        as change_fail_rate_band,
-    {{ flowmart_dora_band('bands', 'recovery_time_hours', 'joined.recovery_time_p50_hours') }}
-        as recovery_time_band
+    frequency_bands.band as deployment_frequency_band,
+    lead_time_bands.band as change_lead_time_band,
+    fail_rate_bands.band as change_fail_rate_band,
+    recovery_bands.band as recovery_time_band
 from joined
+left join band_ranks
+    on band_ranks.scope_kind = joined.scope_kind
+    and band_ranks.scope_name = joined.scope_name
+    and band_ranks.grain = joined.grain
+    and band_ranks.period_start = joined.period_start
+left join bands as frequency_bands
+    on frequency_bands.metric = 'deployment_days_per_week'
+    and frequency_bands.band_rank = band_ranks.deployment_frequency_rank
+left join bands as lead_time_bands
+    on lead_time_bands.metric = 'change_lead_time_hours'
+    and lead_time_bands.band_rank = band_ranks.change_lead_time_rank
+left join bands as fail_rate_bands
+    on fail_rate_bands.metric = 'change_fail_rate_pct'
+    and fail_rate_bands.band_rank = band_ranks.change_fail_rate_rank
+left join bands as recovery_bands
+    on recovery_bands.metric = 'recovery_time_hours'
+    and recovery_bands.band_rank = band_ranks.recovery_time_rank

@@ -82,7 +82,7 @@ tag_ranges as (
         with recursive ancestors (deployment_id, repository, sha) as (
             select deployment_id, repository, sha
             from tag_deployments
-            union
+            {{ flowmart_recursive_union() }}
             select ancestors.deployment_id, ancestors.repository, parent_links.parent_sha
             from ancestors
             inner join parent_links
@@ -90,7 +90,7 @@ tag_ranges as (
                 and parent_links.sha = ancestors.sha
         )
 
-        select
+        select distinct
             tag_deployments.deployment_id,
             tag_deployments.service,
             ancestors.sha,

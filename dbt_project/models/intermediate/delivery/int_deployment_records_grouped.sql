@@ -36,9 +36,9 @@ teams as (
 records as (
     select
         'github' as source_system,
-        cast(deployment_id as varchar) as source_deployment_id,
+        cast(deployment_id as {{ flowmart_string() }}) as source_deployment_id,
         repository,
-        cast(null as varchar) as declared_service,
+        cast(null as {{ flowmart_string() }}) as declared_service,
         lower(sha) as sha,
         ref,
         environment,
@@ -57,9 +57,9 @@ records as (
 
     select
         'github_actions' as source_system,
-        cast(run_id as varchar) as source_deployment_id,
+        cast(run_id as {{ flowmart_string() }}) as source_deployment_id,
         repository,
-        cast(null as varchar) as declared_service,
+        cast(null as {{ flowmart_string() }}) as declared_service,
         lower(head_sha) as sha,
         head_branch as ref,
         'production' as environment,
@@ -81,7 +81,7 @@ records as (
         'git_tag' as source_system,
         deployment_id as source_deployment_id,
         repository,
-        cast(null as varchar) as declared_service,
+        cast(null as {{ flowmart_string() }}) as declared_service,
         lower(sha) as sha,
         tag_name as ref,
         environment,

@@ -82,7 +82,7 @@ incidents as (
         work_items.value_stream,
         work_items.created_at as started_at,
         work_items.resolved_at,
-        cast(null as varchar) as caused_by_deployment_id
+        cast(null as {{ flowmart_string() }}) as caused_by_deployment_id
     from work_items
     left join component_services on component_services.issue_id = work_items.issue_id
     left join team_single_services on team_single_services.team = work_items.team

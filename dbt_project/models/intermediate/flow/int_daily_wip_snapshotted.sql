@@ -26,15 +26,9 @@ select
 
 from work_items
 cross join last_complete_day
-cross join lateral generate_series(
-    cast(work_items.wip_first_day as {{ dbt.type_timestamp() }}),
-    cast(
-        case
-            when work_items.wip_last_day is null or work_items.wip_last_day > last_complete_day.snapshot_end
-                then last_complete_day.snapshot_end
-            else work_items.wip_last_day
-        end
-        as {{ dbt.type_timestamp() }}
-    ),
-    interval '1 day'
-) as item_days (snapshot_day)
+{{ flowmart_each_day(
+    'work_items.wip_first_day',
+    'case when work_items.wip_last_day is null or work_items.wip_last_day > last_complete_day.snapshot_end '
+    ~ 'then last_complete_day.snapshot_end else work_items.wip_last_day end',
+    'item_days', 'snapshot_day'
+) }}

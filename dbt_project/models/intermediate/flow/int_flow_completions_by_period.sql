@@ -30,9 +30,9 @@ by_scope_and_period as (
 )
 
 select
-    cast(scope_kind as varchar) as scope_kind,
+    cast(scope_kind as {{ flowmart_string() }}) as scope_kind,
     scope_name,
-    cast(grain as varchar) as grain,
+    cast(grain as {{ flowmart_string() }}) as grain,
     period_start,
     cast(sum(case when is_completed then 1 else 0 end) as integer) as items_completed,
     {% for t in flow_item_types -%}
@@ -41,12 +41,12 @@ select
     {% endfor -%}
     cast(sum(case when is_completed_without_start then 1 else 0 end) as integer) as items_completed_without_start,
     -- flow time and efficiency: completed items that were started (the others have no flow time)
-    cast({{ flowmart_percentile('flow_time_days', 0.5) }} as double precision) as flow_time_p50_days,
-    cast({{ flowmart_percentile('flow_time_days', 0.85) }} as double precision) as flow_time_p85_days,
+    cast({{ flowmart_percentile('flow_time_days', 0.5) }} as {{ flowmart_double() }}) as flow_time_p50_days,
+    cast({{ flowmart_percentile('flow_time_days', 0.85) }} as {{ flowmart_double() }}) as flow_time_p85_days,
     -- the items' flow efficiency weighted by their flow time, which is Σ active time ÷ Σ flow time
-    cast(sum(flow_efficiency_pct * flow_time_days) / nullif(sum(flow_time_days), 0) as double precision)
+    cast(sum(flow_efficiency_pct * flow_time_days) / nullif(sum(flow_time_days), 0) as {{ flowmart_double() }})
         as flow_efficiency_pct,
-    cast({{ flowmart_percentile('lead_time_days', 0.5) }} as double precision) as lead_time_p50_days,
+    cast({{ flowmart_percentile('lead_time_days', 0.5) }} as {{ flowmart_double() }}) as lead_time_p50_days,
     cast(sum(case when is_canceled then 1 else 0 end) as integer) as items_canceled
 
 from by_scope_and_period

@@ -77,7 +77,7 @@ select
     {% for t in [''] + flow_item_types -%}
     {%- set suffix = '_' ~ t if t else '' %}
     cast(case when scope_periods.snapshot_days > 0 then
-        1.0 * coalesce(load_sums.flow_load{{ suffix }}, 0) / scope_periods.snapshot_days end as double precision)
+        1.0 * coalesce(load_sums.flow_load{{ suffix }}, 0) / scope_periods.snapshot_days end as {{ flowmart_double() }})
         as flow_load_avg{{ suffix }},
     cast(case when scope_periods.snapshot_days > 0 then coalesce(end_load.flow_load{{ suffix }}, 0) end as integer)
         as flow_load_end{{ suffix }}{{ ',' if not loop.last }}

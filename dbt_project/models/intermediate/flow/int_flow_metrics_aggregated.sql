@@ -55,11 +55,11 @@ select
     {% endfor -%}
     -- Flow Distribution
     {% for t in flow_item_types -%}
-    cast(100.0 * completions.items_completed_{{ t }} / nullif(completions.items_completed, 0) as double precision)
+    cast(100.0 * completions.items_completed_{{ t }} / nullif(completions.items_completed, 0) as {{ flowmart_double() }})
         as completed_share_{{ t }}_pct,
     {% endfor -%}
     {% for t in flow_item_types -%}
-    cast(100.0 * loads.flow_load_end_{{ t }} / nullif(loads.flow_load_end, 0) as double precision)
+    cast(100.0 * loads.flow_load_end_{{ t }} / nullif(loads.flow_load_end, 0) as {{ flowmart_double() }})
         as in_progress_share_{{ t }}_pct,
     {% endfor -%}
     coalesce(completions.items_canceled, 0) as items_canceled

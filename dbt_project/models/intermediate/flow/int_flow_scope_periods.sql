@@ -56,11 +56,11 @@ periods as (
 )
 
 select
-    cast(scopes.scope_kind as varchar) as scope_kind,
+    cast(scopes.scope_kind as {{ flowmart_string() }}) as scope_kind,
     scopes.scope_name,
     scopes.team,
     scopes.value_stream,
-    cast(periods.grain as varchar) as grain,
+    cast(periods.grain as {{ flowmart_string() }}) as grain,
     periods.period_start,
     {{ flowmart_period_end('periods.grain', 'periods.period_start') }} as period_end,
     {{ flowmart_period_end('periods.grain', 'periods.period_start') }} < cast({{ flowmart_now() }} as date)

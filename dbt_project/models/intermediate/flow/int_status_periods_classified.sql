@@ -186,7 +186,7 @@ select
     status_id,
     status_name,
     status_category,
-    cast(flow_state as varchar) as flow_state,
+    cast(flow_state as {{ flowmart_string() }}) as flow_state,
     is_status_mapped,
     started_at,
     ended_at,

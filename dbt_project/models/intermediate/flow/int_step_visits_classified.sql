@@ -76,13 +76,13 @@ sequenced as (
 select
     issue_id || '-' || cast(period_index as {{ dbt.type_string() }}) as step_visit_id,
     issue_id,
-    cast(team as varchar) as team,
-    cast(value_stream as varchar) as value_stream,
+    cast(team as {{ flowmart_string() }}) as team,
+    cast(value_stream as {{ flowmart_string() }}) as value_stream,
     cast(step_position as integer) as step_position,
-    cast(step_status as varchar) as step_status,
+    cast(step_status as {{ flowmart_string() }}) as step_status,
     cast(period_index as integer) as period_index,
-    cast(status_name as varchar) as status_name,
-    cast(flow_state as varchar) as flow_state,
+    cast(status_name as {{ flowmart_string() }}) as status_name,
+    cast(flow_state as {{ flowmart_string() }}) as flow_state,
     started_at,
     ended_at,
     cast(ended_at as date) as left_date,
@@ -90,14 +90,14 @@ select
     -- the visit's days by the status's flow state (null while the visit is open)
     case when flow_state = 'active' then duration_days else duration_days * 0.0 end as active_days,
     case when flow_state = 'active' then duration_days * 0.0 else duration_days end as waiting_days,
-    cast(next_status_name as varchar) as next_status_name,
+    cast(next_status_name as {{ flowmart_string() }}) as next_status_name,
     cast(case
         when ended_at is null then 'open'
         when next_map_position is null then 'off_map'
         when next_map_position > step_position then 'forward'
         when next_map_position < step_position then 'backward'
         else 'same_step'
-    end as varchar) as exit_direction,
+    end as {{ flowmart_string() }}) as exit_direction,
     coalesce(later_min_step_position <= step_position, false) as is_returned_later
 
 from sequenced

@@ -130,10 +130,10 @@ backward_listed as (
         grain,
         period_start,
         step_position,
-        string_agg(
-            step_status || ' → ' || next_status_name || ': ' || cast(transitions as {{ dbt.type_string() }}),
-            '; ' order by transition_rank
-        ) as top_backward_transitions
+        {{ flowmart_string_agg(
+            "step_status || ' → ' || next_status_name || ': ' || cast(transitions as " ~ dbt.type_string() ~ ")",
+            "'; '", 'transition_rank'
+        ) }} as top_backward_transitions
 
     from backward_ranked
     where transition_rank <= 3
@@ -216,32 +216,32 @@ ranked as (
 )
 
 select
-    cast(scope_kind as varchar) as scope_kind,
-    cast(scope_name as varchar) as scope_name,
-    cast(team as varchar) as team,
-    cast(value_stream as varchar) as value_stream,
-    cast(grain as varchar) as grain,
+    cast(scope_kind as {{ flowmart_string() }}) as scope_kind,
+    cast(scope_name as {{ flowmart_string() }}) as scope_name,
+    cast(team as {{ flowmart_string() }}) as team,
+    cast(value_stream as {{ flowmart_string() }}) as value_stream,
+    cast(grain as {{ flowmart_string() }}) as grain,
     period_start,
     period_end,
     is_period_complete,
     cast(step_position as integer) as step_position,
-    cast(step_status as varchar) as step_status,
-    cast(order_source as varchar) as order_source,
+    cast(step_status as {{ flowmart_string() }}) as step_status,
+    cast(order_source as {{ flowmart_string() }}) as order_source,
     cast(items_through as integer) as items_through,
-    cast(time_in_step_p50_days as double precision) as time_in_step_p50_days,
-    cast(time_in_step_p85_days as double precision) as time_in_step_p85_days,
-    cast(active_time_p50_days as double precision) as active_time_p50_days,
-    cast(active_time_p85_days as double precision) as active_time_p85_days,
-    cast(waiting_time_p50_days as double precision) as waiting_time_p50_days,
-    cast(waiting_time_p85_days as double precision) as waiting_time_p85_days,
-    cast(active_days as double precision) as active_days,
-    cast(waiting_days as double precision) as waiting_days,
-    cast(waiting_share_pct as double precision) as waiting_share_pct,
+    cast(time_in_step_p50_days as {{ flowmart_double() }}) as time_in_step_p50_days,
+    cast(time_in_step_p85_days as {{ flowmart_double() }}) as time_in_step_p85_days,
+    cast(active_time_p50_days as {{ flowmart_double() }}) as active_time_p50_days,
+    cast(active_time_p85_days as {{ flowmart_double() }}) as active_time_p85_days,
+    cast(waiting_time_p50_days as {{ flowmart_double() }}) as waiting_time_p50_days,
+    cast(waiting_time_p85_days as {{ flowmart_double() }}) as waiting_time_p85_days,
+    cast(active_days as {{ flowmart_double() }}) as active_days,
+    cast(waiting_days as {{ flowmart_double() }}) as waiting_days,
+    cast(waiting_share_pct as {{ flowmart_double() }}) as waiting_share_pct,
     cast(items_left_forward as integer) as items_left_forward,
     cast(items_complete_and_accurate as integer) as items_complete_and_accurate,
-    cast(complete_and_accurate_pct as double precision) as complete_and_accurate_pct,
+    cast(complete_and_accurate_pct as {{ flowmart_double() }}) as complete_and_accurate_pct,
     cast(rework_count as integer) as rework_count,
-    cast(top_backward_transitions as varchar) as top_backward_transitions,
+    cast(top_backward_transitions as {{ flowmart_string() }}) as top_backward_transitions,
     coalesce(waiting_rank = 1 and waiting_share_pct > 0, false) as is_bottleneck
 
 from ranked

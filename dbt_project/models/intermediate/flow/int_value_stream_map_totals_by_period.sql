@@ -49,26 +49,26 @@ bottlenecks as (
 )
 
 select
-    cast(totals.scope_kind as varchar) as scope_kind,
-    cast(totals.scope_name as varchar) as scope_name,
-    cast(totals.team as varchar) as team,
-    cast(totals.value_stream as varchar) as value_stream,
-    cast(totals.grain as varchar) as grain,
+    cast(totals.scope_kind as {{ flowmart_string() }}) as scope_kind,
+    cast(totals.scope_name as {{ flowmart_string() }}) as scope_name,
+    cast(totals.team as {{ flowmart_string() }}) as team,
+    cast(totals.value_stream as {{ flowmart_string() }}) as value_stream,
+    cast(totals.grain as {{ flowmart_string() }}) as grain,
     totals.period_start,
     totals.period_end,
     totals.is_period_complete,
-    cast(totals.order_source as varchar) as order_source,
+    cast(totals.order_source as {{ flowmart_string() }}) as order_source,
     cast(totals.steps as integer) as steps,
     cast(totals.items_through_busiest_step as integer) as items_through_busiest_step,
-    cast(totals.total_process_time_days as double precision) as total_process_time_days,
-    cast(totals.total_lead_time_days as double precision) as total_lead_time_days,
-    cast(100.0 * totals.total_process_time_days / nullif(totals.total_lead_time_days, 0) as double precision)
+    cast(totals.total_process_time_days as {{ flowmart_double() }}) as total_process_time_days,
+    cast(totals.total_lead_time_days as {{ flowmart_double() }}) as total_lead_time_days,
+    cast(100.0 * totals.total_process_time_days / nullif(totals.total_lead_time_days, 0) as {{ flowmart_double() }})
         as activity_ratio_pct,
-    cast(totals.rolled_complete_and_accurate_pct as double precision) as rolled_complete_and_accurate_pct,
+    cast(totals.rolled_complete_and_accurate_pct as {{ flowmart_double() }}) as rolled_complete_and_accurate_pct,
     cast(totals.steps_with_complete_and_accurate as integer) as steps_with_complete_and_accurate,
     cast(bottlenecks.step_position as integer) as bottleneck_step_position,
-    cast(bottlenecks.step_status as varchar) as bottleneck_step,
-    cast(bottlenecks.waiting_share_pct as double precision) as bottleneck_waiting_share_pct
+    cast(bottlenecks.step_status as {{ flowmart_string() }}) as bottleneck_step,
+    cast(bottlenecks.waiting_share_pct as {{ flowmart_double() }}) as bottleneck_waiting_share_pct
 
 from totals
 left join bottlenecks

@@ -159,20 +159,20 @@ steps as (
 )
 
 select
-    cast(steps.value_stream as varchar) as value_stream,
+    cast(steps.value_stream as {{ flowmart_string() }}) as value_stream,
     cast(steps.step_position as integer) as step_position,
-    cast(steps.step_status as varchar) as step_status,
-    cast(steps.step_key as varchar) as step_key,
-    cast(steps.order_source as varchar) as order_source,
+    cast(steps.step_status as {{ flowmart_string() }}) as step_status,
+    cast(steps.step_key as {{ flowmart_string() }}) as step_key,
+    cast(steps.order_source as {{ flowmart_string() }}) as order_source,
     steps.order_source = 'configured' as is_order_configured,
     cast(coalesce(entry_statistics.items_entered, 0) as integer) as items_entered,
-    cast(entry_statistics.first_entry_position_p50 as double precision) as first_entry_position_p50,
+    cast(entry_statistics.first_entry_position_p50 as {{ flowmart_double() }}) as first_entry_position_p50,
     known_statuses.step_key is not null as is_known_status,
     -- the validation error of a configured step that names no status of the tracker
     cast(case when known_statuses.step_key is null then
         'value_streams[' || steps.value_stream || '].steps names the status ''' || steps.step_status
         || ''', which the tracker does not have'
-    end as varchar) as validation_error
+    end as {{ flowmart_string() }}) as validation_error
 
 from steps
 left join entry_statistics

@@ -97,7 +97,7 @@ outcome_values_normalised as (
 
     select
         outcome_values.*,
-        trim(regexp_replace(lower(outcome_values.outcome_text), '\s+', ' ', 'g')) as outcome_key
+        {{ flowmart_squash_spaces('outcome_values.outcome_text') }} as outcome_key
 
     from outcome_values
 
@@ -204,7 +204,7 @@ assessed as (
             )
         end as outcome_lag_days,
         issues.outcome_verdict,
-        case trim(regexp_replace(lower(issues.outcome_verdict), '\s+', ' ', 'g'))
+        case {{ flowmart_squash_spaces('issues.outcome_verdict') }}
             when 'achieved' then 'achieved'
             when 'partially achieved' then 'partially_achieved'
             when 'partially' then 'partially_achieved'
@@ -238,7 +238,7 @@ assessed as (
 select
     issue_id,
     issue_key,
-    cast(item_role as varchar) as item_role,
+    cast(item_role as {{ flowmart_string() }}) as item_role,
     issue_type,
     title,
     team,
@@ -260,7 +260,7 @@ select
     coalesce(has_actual_outcome, false) as has_actual_outcome,
     actual_outcome_filled_at,
     outcome_verdict,
-    cast(outcome_verdict_class as varchar) as outcome_verdict_class,
+    cast(outcome_verdict_class as {{ flowmart_string() }}) as outcome_verdict_class,
     key_result_id,
     objective_id,
     is_key_result_in_catalogue,
@@ -271,6 +271,6 @@ select
     cast(child_items_completed as integer) as child_items_completed,
     cast(child_items_in_progress as integer) as child_items_in_progress,
     cast(child_items_canceled as integer) as child_items_canceled,
-    cast(child_active_time_days as double precision) as child_active_time_days
+    cast(child_active_time_days as {{ flowmart_double() }}) as child_active_time_days
 
 from assessed

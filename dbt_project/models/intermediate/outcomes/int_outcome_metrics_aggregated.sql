@@ -130,11 +130,11 @@ items_completed as (
 )
 
 select
-    cast(scope_periods.scope_kind as varchar) as scope_kind,
+    cast(scope_periods.scope_kind as {{ flowmart_string() }}) as scope_kind,
     scope_periods.scope_name,
     scope_periods.team,
     scope_periods.value_stream,
-    cast(scope_periods.grain as varchar) as grain,
+    cast(scope_periods.grain as {{ flowmart_string() }}) as grain,
     scope_periods.period_start,
     scope_periods.period_end,
     scope_periods.is_period_complete,
@@ -143,30 +143,30 @@ select
     cast(coalesce(epics_in_scope.epics_without_anticipated_outcome, 0) as integer)
         as epics_without_anticipated_outcome,
     cast(100.0 * epics_in_scope.epics_without_anticipated_outcome / nullif(epics_in_scope.epics_in_scope, 0)
-        as double precision) as feature_factory_ratio_pct,
+        as {{ flowmart_double() }}) as feature_factory_ratio_pct,
     cast(coalesce(epics_in_scope.epics_linked_to_key_result, 0) as integer) as epics_linked_to_key_result,
     cast(100.0 * epics_in_scope.epics_linked_to_key_result / nullif(epics_in_scope.epics_in_scope, 0)
-        as double precision) as okr_linkage_pct,
+        as {{ flowmart_double() }}) as okr_linkage_pct,
     -- closing the loop and outcome hit rate, over the epics completed in the period
     cast(coalesce(epics_completed.epics_completed, 0) as integer) as epics_completed,
     cast(coalesce(epics_completed.epics_due_for_outcome, 0) as integer) as epics_due_for_outcome,
     cast(coalesce(epics_completed.epics_with_loop_closed, 0) as integer) as epics_with_loop_closed,
     cast(100.0 * epics_completed.epics_with_loop_closed / nullif(epics_completed.epics_due_for_outcome, 0)
-        as double precision) as closing_the_loop_rate_pct,
-    cast(epics_completed.outcome_lag_p50_days as double precision) as outcome_lag_p50_days,
+        as {{ flowmart_double() }}) as closing_the_loop_rate_pct,
+    cast(epics_completed.outcome_lag_p50_days as {{ flowmart_double() }}) as outcome_lag_p50_days,
     cast(coalesce(epics_completed.epics_with_verdict, 0) as integer) as epics_with_verdict,
     cast(coalesce(epics_completed.epics_achieved, 0) as integer) as epics_achieved,
     cast(coalesce(epics_completed.epics_partially_achieved, 0) as integer) as epics_partially_achieved,
     cast(coalesce(epics_completed.epics_not_achieved, 0) as integer) as epics_not_achieved,
     cast(100.0 * epics_completed.epics_achieved / nullif(epics_completed.epics_with_verdict, 0)
-        as double precision) as outcome_hit_rate_pct,
+        as {{ flowmart_double() }}) as outcome_hit_rate_pct,
     -- aligned work, over the work items completed in the period
     cast(coalesce(items_completed.items_completed, 0) as integer) as items_completed,
     cast(coalesce(items_completed.items_completed_aligned, 0) as integer) as items_completed_aligned,
     cast(100.0 * items_completed.items_completed_aligned / nullif(items_completed.items_completed, 0)
-        as double precision) as aligned_items_pct,
+        as {{ flowmart_double() }}) as aligned_items_pct,
     cast(100.0 * items_completed.aligned_active_time_days / nullif(items_completed.active_time_days, 0)
-        as double precision) as aligned_active_time_pct
+        as {{ flowmart_double() }}) as aligned_active_time_pct
 
 from scope_periods
 left join epics_in_scope

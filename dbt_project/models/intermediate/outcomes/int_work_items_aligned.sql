@@ -80,14 +80,14 @@ select
     aligned.value_stream,
     aligned.flow_item_type,
     aligned.completed_at,
-    cast(aligned.active_time_days as double precision) as active_time_days,
+    cast(aligned.active_time_days as {{ flowmart_double() }}) as active_time_days,
     aligned.epic_issue_id,
     aligned.key_result_id,
     aligned.objective_id,
     aligned.key_result_id is not null as is_aligned,
     cast(
         teams.monthly_cost * aligned.active_time_days / nullif(team_months.team_active_time_days, 0)
-        as double precision
+        as {{ flowmart_double() }}
     ) as allocated_cost
 
 from aligned

@@ -25,8 +25,8 @@ created as (
 )
 
 select
-    cast(weeks.team as varchar) as team,
-    cast(weeks.value_stream as varchar) as value_stream,
+    cast(weeks.team as {{ flowmart_string() }}) as team,
+    cast(weeks.value_stream as {{ flowmart_string() }}) as value_stream,
     weeks.period_start as week_start,
     weeks.is_period_complete,
     cast(coalesce(created.items_created, 0) as bigint) as items_created,

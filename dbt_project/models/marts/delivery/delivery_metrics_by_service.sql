@@ -28,9 +28,9 @@ service_teams as (
 )
 
 select
-    cast(teams.value_stream as varchar) as value_stream,
-    cast(service_teams.team as varchar) as team,
-    cast(metrics.scope_name as varchar) as service,
+    cast(teams.value_stream as {{ flowmart_string() }}) as value_stream,
+    cast(service_teams.team as {{ flowmart_string() }}) as team,
+    cast(metrics.scope_name as {{ flowmart_string() }}) as service,
     {{ flowmart_delivery_metric_columns('metrics') }}
 from metrics
 left join service_teams on service_teams.service = metrics.scope_name

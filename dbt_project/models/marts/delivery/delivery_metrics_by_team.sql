@@ -11,8 +11,8 @@ teams as (
 )
 
 select
-    cast(teams.value_stream as varchar) as value_stream,
-    cast(metrics.scope_name as varchar) as team,
+    cast(teams.value_stream as {{ flowmart_string() }}) as value_stream,
+    cast(metrics.scope_name as {{ flowmart_string() }}) as team,
     {{ flowmart_delivery_metric_columns('metrics') }}
 from metrics
 left join teams on teams.team = metrics.scope_name

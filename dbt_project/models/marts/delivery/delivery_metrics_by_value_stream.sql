@@ -7,6 +7,6 @@ metrics as (
 )
 
 select
-    cast(metrics.scope_name as varchar) as value_stream,
+    cast(metrics.scope_name as {{ flowmart_string() }}) as value_stream,
     {{ flowmart_delivery_metric_columns('metrics') }}
 from metrics

@@ -17,15 +17,15 @@ shipped as (
 )
 
 select
-    cast(assessed.deployment_id as varchar) as deployment_id,
-    cast(assessed.source_system as varchar) as source_system,
-    cast(assessed.service as varchar) as service,
-    cast(assessed.team as varchar) as team,
-    cast(assessed.value_stream as varchar) as value_stream,
-    cast(assessed.repository as varchar) as repository,
-    cast(assessed.sha as varchar) as sha,
-    cast(assessed.environment as varchar) as environment,
-    cast(assessed.deployment_status as varchar) as deployment_status,
+    cast(assessed.deployment_id as {{ flowmart_string() }}) as deployment_id,
+    cast(assessed.source_system as {{ flowmart_string() }}) as source_system,
+    cast(assessed.service as {{ flowmart_string() }}) as service,
+    cast(assessed.team as {{ flowmart_string() }}) as team,
+    cast(assessed.value_stream as {{ flowmart_string() }}) as value_stream,
+    cast(assessed.repository as {{ flowmart_string() }}) as repository,
+    cast(assessed.sha as {{ flowmart_string() }}) as sha,
+    cast(assessed.environment as {{ flowmart_string() }}) as environment,
+    cast(assessed.deployment_status as {{ flowmart_string() }}) as deployment_status,
     cast(assessed.started_at as {{ dbt.type_timestamp() }}) as started_at,
     cast(assessed.finished_at as {{ dbt.type_timestamp() }}) as finished_at,
     cast(assessed.record_count as integer) as record_count,
@@ -36,6 +36,6 @@ select
     cast(assessed.is_failed as boolean) as is_failed,
     cast(assessed.failed_at as {{ dbt.type_timestamp() }}) as failed_at,
     cast(assessed.recovered_at as {{ dbt.type_timestamp() }}) as recovered_at,
-    cast(assessed.recovery_hours as double precision) as recovery_hours
+    cast(assessed.recovery_hours as {{ flowmart_double() }}) as recovery_hours
 from assessed
 left join shipped on shipped.deployment_id = assessed.deployment_id

@@ -34,7 +34,7 @@ metric_values as (
         monthly.is_period_complete,
         '{{ name }}' as metric,
         {{ higher_is_better }} as higher_is_better,
-        cast(monthly.{{ name }} as double precision) as metric_value
+        cast(monthly.{{ name }} as {{ flowmart_double() }}) as metric_value
     from monthly
     left join teams on teams.team = monthly.scope_name
     {% if not loop.last %}

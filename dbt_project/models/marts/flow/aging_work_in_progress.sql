@@ -78,16 +78,16 @@ select
     created_at,
     work_started_at,
     current_status_since,
-    cast(age_days as double precision) as age_days,
-    cast(days_in_current_status as double precision) as days_in_current_status,
-    cast(team_flow_time_p85_days as double precision) as team_flow_time_p85_days,
+    cast(age_days as {{ flowmart_double() }}) as age_days,
+    cast(days_in_current_status as {{ flowmart_double() }}) as days_in_current_status,
+    cast(team_flow_time_p85_days as {{ flowmart_double() }}) as team_flow_time_p85_days,
     is_older_than_90_days,
     is_older_than_team_p85,
     cast(count(*) over (partition by team) as integer) as team_items_in_progress,
     cast(
         100.0 * sum(case when is_older_than_90_days then 1 else 0 end) over (partition by team)
         / count(*) over (partition by team)
-        as double precision
+        as {{ flowmart_double() }}
     ) as team_share_older_than_90_days_pct
 
 from flagged

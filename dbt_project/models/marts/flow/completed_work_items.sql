@@ -33,11 +33,11 @@ select
     {{ flowmart_period_start("'quarter'", 'cast(work_items.completed_at as date)') }} as completed_quarter,
     work_items.is_started,
     work_items.reopen_count,
-    cast(work_items.flow_time_days as double precision) as flow_time_days,
-    cast(work_items.active_time_days as double precision) as active_time_days,
-    cast(work_items.wait_time_days as double precision) as wait_time_days,
-    cast(work_items.flow_efficiency_pct as double precision) as flow_efficiency_pct,
-    cast(work_items.lead_time_days as double precision) as lead_time_days
+    cast(work_items.flow_time_days as {{ flowmart_double() }}) as flow_time_days,
+    cast(work_items.active_time_days as {{ flowmart_double() }}) as active_time_days,
+    cast(work_items.wait_time_days as {{ flowmart_double() }}) as wait_time_days,
+    cast(work_items.flow_efficiency_pct as {{ flowmart_double() }}) as flow_efficiency_pct,
+    cast(work_items.lead_time_days as {{ flowmart_double() }}) as lead_time_days
 
 from work_items
 inner join teams

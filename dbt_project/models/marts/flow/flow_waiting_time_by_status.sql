@@ -71,22 +71,22 @@ by_status as (
 )
 
 select
-    cast(by_status.team as varchar) as team,
-    cast(by_status.value_stream as varchar) as value_stream,
-    cast(by_status.grain as varchar) as grain,
+    cast(by_status.team as {{ flowmart_string() }}) as team,
+    cast(by_status.value_stream as {{ flowmart_string() }}) as value_stream,
+    cast(by_status.grain as {{ flowmart_string() }}) as grain,
     by_status.period_start,
     {{ flowmart_period_end('by_status.grain', 'by_status.period_start') }} as period_end,
     {{ flowmart_period_end('by_status.grain', 'by_status.period_start') }} < cast({{ flowmart_now() }} as date)
         as is_period_complete,
-    cast(by_status.status_name as varchar) as status_name,
-    cast(by_status.flow_state as varchar) as flow_state,
+    cast(by_status.status_name as {{ flowmart_string() }}) as status_name,
+    cast(by_status.flow_state as {{ flowmart_string() }}) as flow_state,
     cast(by_status.items_waited as integer) as items_waited,
     cast(team_totals.items_completed as integer) as items_completed,
-    cast(by_status.wait_days as double precision) as wait_days,
-    cast(by_status.wait_days / by_status.items_waited as double precision) as wait_days_per_item_waited,
-    cast(100.0 * by_status.wait_days / nullif(team_totals.flow_time_days, 0) as double precision)
+    cast(by_status.wait_days as {{ flowmart_double() }}) as wait_days,
+    cast(by_status.wait_days / by_status.items_waited as {{ flowmart_double() }}) as wait_days_per_item_waited,
+    cast(100.0 * by_status.wait_days / nullif(team_totals.flow_time_days, 0) as {{ flowmart_double() }})
         as share_of_flow_time_pct,
-    cast(100.0 * by_status.wait_days / nullif(team_totals.wait_time_days, 0) as double precision)
+    cast(100.0 * by_status.wait_days / nullif(team_totals.wait_time_days, 0) as {{ flowmart_double() }})
         as share_of_wait_time_pct,
     cast(row_number() over (
         partition by by_status.team, by_status.grain, by_status.period_start

@@ -32,7 +32,7 @@ metric_values as (
         is_period_complete,
         '{{ name }}' as metric,
         {{ higher_is_better }} as higher_is_better,
-        cast({{ column }} as double precision) as metric_value
+        cast({{ column }} as {{ flowmart_double() }}) as metric_value
 
     from monthly
     {% if not loop.last %}

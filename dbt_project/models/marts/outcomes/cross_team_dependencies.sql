@@ -162,18 +162,18 @@ combined as (
 )
 
 select
-    cast(blocking_team as varchar) as blocking_team,
-    cast(blocking_value_stream as varchar) as blocking_value_stream,
-    cast(blocked_team as varchar) as blocked_team,
-    cast(blocked_value_stream as varchar) as blocked_value_stream,
-    cast(grain as varchar) as grain,
+    cast(blocking_team as {{ flowmart_string() }}) as blocking_team,
+    cast(blocking_value_stream as {{ flowmart_string() }}) as blocking_value_stream,
+    cast(blocked_team as {{ flowmart_string() }}) as blocked_team,
+    cast(blocked_value_stream as {{ flowmart_string() }}) as blocked_value_stream,
+    cast(grain as {{ flowmart_string() }}) as grain,
     cast(period_start as date) as period_start,
     cast(period_end as date) as period_end,
     cast(is_period_complete as boolean) as is_period_complete,
     cast(dependencies as integer) as dependencies,
     cast(dependencies_open_at_period_end as integer) as dependencies_open_at_period_end,
     cast(blocked_items as integer) as blocked_items,
-    cast(blocked_waiting_days as double precision) as blocked_waiting_days,
+    cast(blocked_waiting_days as {{ flowmart_double() }}) as blocked_waiting_days,
     cast(rank() over (partition by grain, period_start order by blocked_waiting_days desc) as integer)
         as blocked_time_rank
 

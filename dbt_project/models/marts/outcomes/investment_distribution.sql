@@ -96,25 +96,25 @@ aggregated as (
 )
 
 select
-    cast(aggregated.scope_kind as varchar) as scope_kind,
-    cast(aggregated.scope_name as varchar) as scope_name,
-    cast(aggregated.grain as varchar) as grain,
+    cast(aggregated.scope_kind as {{ flowmart_string() }}) as scope_kind,
+    cast(aggregated.scope_name as {{ flowmart_string() }}) as scope_name,
+    cast(aggregated.grain as {{ flowmart_string() }}) as grain,
     cast(aggregated.period_start as date) as period_start,
     cast(aggregated.period_end as date) as period_end,
     cast(aggregated.is_period_complete as boolean) as is_period_complete,
-    cast(aggregated.dimension as varchar) as dimension,
-    cast(aggregated.category as varchar) as category,
-    cast(objectives.objective_title as varchar) as objective_title,
+    cast(aggregated.dimension as {{ flowmart_string() }}) as dimension,
+    cast(aggregated.category as {{ flowmart_string() }}) as category,
+    cast(objectives.objective_title as {{ flowmart_string() }}) as objective_title,
     cast(aggregated.items_completed as integer) as items_completed,
-    cast(aggregated.active_time_days as double precision) as active_time_days,
+    cast(aggregated.active_time_days as {{ flowmart_double() }}) as active_time_days,
     cast(
         100.0 * aggregated.active_time_days / nullif(sum(aggregated.active_time_days) over (
             partition by aggregated.scope_kind, aggregated.scope_name, aggregated.grain, aggregated.period_start,
             aggregated.dimension
         ), 0)
-        as double precision
+        as {{ flowmart_double() }}
     ) as active_time_share_pct,
-    cast(aggregated.allocated_cost as double precision) as allocated_cost
+    cast(aggregated.allocated_cost as {{ flowmart_double() }}) as allocated_cost
 
 from aggregated
 left join objectives

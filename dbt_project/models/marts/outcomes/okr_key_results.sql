@@ -51,12 +51,12 @@ cascaded as (
 )
 
 select
-    cast(key_results.key_result_id as varchar) as key_result_id,
-    cast(key_results.key_result_title as varchar) as key_result_title,
-    cast(key_results.objective_id as varchar) as objective_id,
-    cast(objectives.objective_title as varchar) as objective_title,
-    cast(objectives.objective_level as varchar) as objective_level,
-    cast(objectives.root_objective_id as varchar) as root_objective_id,
+    cast(key_results.key_result_id as {{ flowmart_string() }}) as key_result_id,
+    cast(key_results.key_result_title as {{ flowmart_string() }}) as key_result_title,
+    cast(key_results.objective_id as {{ flowmart_string() }}) as objective_id,
+    cast(objectives.objective_title as {{ flowmart_string() }}) as objective_title,
+    cast(objectives.objective_level as {{ flowmart_string() }}) as objective_level,
+    cast(objectives.root_objective_id as {{ flowmart_string() }}) as root_objective_id,
     cast(objectives.cascade_depth as integer) as cascade_depth,
     cast(coalesce(cascaded.child_objectives, 0) as integer) as child_objectives,
     cast(coalesce(linked.epics_linked, 0) as integer) as epics_linked,
@@ -66,11 +66,11 @@ select
     cast(coalesce(linked.epics_with_anticipated_outcome, 0) as integer) as epics_with_anticipated_outcome,
     cast(coalesce(linked.epics_with_loop_closed, 0) as integer) as epics_with_loop_closed,
     cast(100.0 * linked.epics_completed / nullif(linked.epics_linked - linked.epics_canceled, 0)
-        as double precision) as epics_progress_pct,
+        as {{ flowmart_double() }}) as epics_progress_pct,
     cast(coalesce(linked.child_items, 0) as integer) as child_items,
     cast(coalesce(linked.child_items_completed, 0) as integer) as child_items_completed,
     cast(100.0 * linked.child_items_completed / nullif(linked.child_items - linked.child_items_canceled, 0)
-        as double precision) as child_items_progress_pct
+        as {{ flowmart_double() }}) as child_items_progress_pct
 
 from key_results
 left join objectives

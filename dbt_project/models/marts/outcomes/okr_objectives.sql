@@ -23,19 +23,19 @@ key_results as (
 )
 
 select
-    cast(objectives.objective_id as varchar) as objective_id,
-    cast(objectives.objective_title as varchar) as objective_title,
-    cast(objectives.objective_level as varchar) as objective_level,
-    cast(objectives.parent_key_result_id as varchar) as parent_key_result_id,
-    cast(objectives.parent_objective_id as varchar) as parent_objective_id,
-    cast(objectives.root_objective_id as varchar) as root_objective_id,
+    cast(objectives.objective_id as {{ flowmart_string() }}) as objective_id,
+    cast(objectives.objective_title as {{ flowmart_string() }}) as objective_title,
+    cast(objectives.objective_level as {{ flowmart_string() }}) as objective_level,
+    cast(objectives.parent_key_result_id as {{ flowmart_string() }}) as parent_key_result_id,
+    cast(objectives.parent_objective_id as {{ flowmart_string() }}) as parent_objective_id,
+    cast(objectives.root_objective_id as {{ flowmart_string() }}) as root_objective_id,
     cast(objectives.cascade_depth as integer) as cascade_depth,
-    cast(objectives.cascade_path as varchar) as cascade_path,
+    cast(objectives.cascade_path as {{ flowmart_string() }}) as cascade_path,
     cast(coalesce(key_results.key_results, 0) as integer) as key_results,
     cast(coalesce(key_results.epics_linked, 0) as integer) as epics_linked,
     cast(coalesce(key_results.epics_completed, 0) as integer) as epics_completed,
     cast(100.0 * key_results.epics_completed / nullif(key_results.epics_linked - key_results.epics_canceled, 0)
-        as double precision) as epics_progress_pct
+        as {{ flowmart_double() }}) as epics_progress_pct
 
 from objectives
 left join key_results

@@ -173,25 +173,25 @@ value_stream_survey as (
 )
 
 select
-    cast(phases.value_stream as varchar) as value_stream,
-    cast(phases.team as varchar) as team,
+    cast(phases.value_stream as {{ flowmart_string() }}) as value_stream,
+    cast(phases.team as {{ flowmart_string() }}) as team,
     cast(phases.adoption_month as date) as adoption_month,
-    cast(phases.phase as varchar) as phase,
+    cast(phases.phase as {{ flowmart_string() }}) as phase,
     cast(changes.pull_requests_merged as integer) as pull_requests_merged,
     cast(changes.ai_assisted_pull_requests as integer) as ai_assisted_pull_requests,
-    cast(100.0 * changes.ai_assisted_pull_requests / nullif(changes.pull_requests_merged, 0) as double precision)
+    cast(100.0 * changes.ai_assisted_pull_requests / nullif(changes.pull_requests_merged, 0) as {{ flowmart_double() }})
         as ai_assisted_pct,
     cast(survey.survey_waves as integer) as survey_waves,
-    cast(survey.ai_tool_users_pct as double precision) as ai_tool_users_pct,
-    cast(value_stream_survey.value_stream_ai_tool_users_pct as double precision) as value_stream_ai_tool_users_pct,
-    cast(changes.ai_assisted_change_lead_time_p50_hours as double precision) as ai_assisted_change_lead_time_p50_hours,
-    cast(changes.other_change_lead_time_p50_hours as double precision) as other_change_lead_time_p50_hours,
+    cast(survey.ai_tool_users_pct as {{ flowmart_double() }}) as ai_tool_users_pct,
+    cast(value_stream_survey.value_stream_ai_tool_users_pct as {{ flowmart_double() }}) as value_stream_ai_tool_users_pct,
+    cast(changes.ai_assisted_change_lead_time_p50_hours as {{ flowmart_double() }}) as ai_assisted_change_lead_time_p50_hours,
+    cast(changes.other_change_lead_time_p50_hours as {{ flowmart_double() }}) as other_change_lead_time_p50_hours,
     cast(failures.deployments_with_ai_assisted_changes as integer) as deployments_with_ai_assisted_changes,
     cast(failures.deployments_without_ai_assisted_changes as integer) as deployments_without_ai_assisted_changes,
-    cast(failures.ai_assisted_change_fail_rate_pct as double precision) as ai_assisted_change_fail_rate_pct,
-    cast(failures.other_change_fail_rate_pct as double precision) as other_change_fail_rate_pct,
+    cast(failures.ai_assisted_change_fail_rate_pct as {{ flowmart_double() }}) as ai_assisted_change_fail_rate_pct,
+    cast(failures.other_change_fail_rate_pct as {{ flowmart_double() }}) as other_change_fail_rate_pct,
     cast(flow.items_completed as integer) as items_completed,
-    cast(flow.flow_time_p50_days as double precision) as flow_time_p50_days
+    cast(flow.flow_time_p50_days as {{ flowmart_double() }}) as flow_time_p50_days
 
 from phases
 inner join changes on changes.team = phases.team and changes.phase = phases.phase

@@ -80,30 +80,30 @@ latest_waves as (
 )
 
 select
-    cast(teams.value_stream as varchar) as value_stream,
-    cast(months.team as varchar) as team,
+    cast(teams.value_stream as {{ flowmart_string() }}) as value_stream,
+    cast(months.team as {{ flowmart_string() }}) as team,
     cast(months.month_start as date) as month_start,
     cast(coalesce(delivery.is_period_complete, flow.is_period_complete) as boolean) as is_period_complete,
     cast(teams.member_count as integer) as team_size,
     -- speed
     cast(delivery.pull_requests_merged as integer) as pull_requests_merged,
-    cast(1.0 * delivery.pull_requests_merged / nullif(teams.member_count, 0) as double precision)
+    cast(1.0 * delivery.pull_requests_merged / nullif(teams.member_count, 0) as {{ flowmart_double() }})
         as merged_pull_requests_per_engineer,
-    cast(delivery.change_lead_time_p50_hours as double precision) as change_lead_time_p50_hours,
-    cast(flow.flow_time_p50_days as double precision) as flow_time_p50_days,
+    cast(delivery.change_lead_time_p50_hours as {{ flowmart_double() }}) as change_lead_time_p50_hours,
+    cast(flow.flow_time_p50_days as {{ flowmart_double() }}) as flow_time_p50_days,
     -- effectiveness
-    cast(latest_waves.wave as varchar) as experience_wave,
-    cast(latest_waves.experience_index as double precision) as experience_index,
+    cast(latest_waves.wave as {{ flowmart_string() }}) as experience_wave,
+    cast(latest_waves.experience_index as {{ flowmart_double() }}) as experience_index,
     cast(latest_waves.experience_index_dimensions as integer) as experience_index_dimensions,
-    cast(flow.flow_efficiency_pct as double precision) as flow_efficiency_pct,
+    cast(flow.flow_efficiency_pct as {{ flowmart_double() }}) as flow_efficiency_pct,
     -- quality
-    cast(delivery.change_fail_rate_pct as double precision) as change_fail_rate_pct,
-    cast(delivery.recovery_time_p50_hours as double precision) as recovery_time_p50_hours,
-    cast(flow.completed_share_defect_pct as double precision) as defect_share_pct,
+    cast(delivery.change_fail_rate_pct as {{ flowmart_double() }}) as change_fail_rate_pct,
+    cast(delivery.recovery_time_p50_hours as {{ flowmart_double() }}) as recovery_time_p50_hours,
+    cast(flow.completed_share_defect_pct as {{ flowmart_double() }}) as defect_share_pct,
     -- impact
-    cast(flow.completed_share_feature_pct as double precision) as feature_share_pct,
-    cast(outcomes.aligned_items_pct as double precision) as aligned_items_pct,
-    cast(outcomes.feature_factory_ratio_pct as double precision) as feature_factory_ratio_pct
+    cast(flow.completed_share_feature_pct as {{ flowmart_double() }}) as feature_share_pct,
+    cast(outcomes.aligned_items_pct as {{ flowmart_double() }}) as aligned_items_pct,
+    cast(outcomes.feature_factory_ratio_pct as {{ flowmart_double() }}) as feature_factory_ratio_pct
 
 from months
 inner join teams on teams.team = months.team

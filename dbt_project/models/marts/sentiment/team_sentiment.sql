@@ -8,7 +8,7 @@ cells as (
 )
 
 select
-    cast(value_stream as varchar) as value_stream,
-    cast(scope_name as varchar) as team,
+    cast(value_stream as {{ flowmart_string() }}) as value_stream,
+    cast(scope_name as {{ flowmart_string() }}) as team,
     {{ flowmart_sentiment_columns('cells') }}
 from cells

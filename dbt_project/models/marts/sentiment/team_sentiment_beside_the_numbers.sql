@@ -57,7 +57,7 @@ metric_values as (
         is_period_complete,
         '{{ m.dimension }}' as dimension,
         '{{ m.metric }}' as metric,
-        cast({{ m.metric }} as double precision) as metric_value
+        cast({{ m.metric }} as {{ flowmart_double() }}) as metric_value
     from {{ sources[m.source] }}
     {% if not loop.last %}
     union all
@@ -73,24 +73,24 @@ waves as (
 )
 
 select
-    cast(waves.value_stream as varchar) as value_stream,
-    cast(waves.team as varchar) as team,
-    cast(waves.wave as varchar) as wave,
+    cast(waves.value_stream as {{ flowmart_string() }}) as value_stream,
+    cast(waves.team as {{ flowmart_string() }}) as team,
+    cast(waves.wave as {{ flowmart_string() }}) as wave,
     cast(waves.quarter_start as date) as quarter_start,
     cast(current_quarter.is_period_complete as boolean) as is_period_complete,
-    cast(waves.dimension as varchar) as dimension,
+    cast(waves.dimension as {{ flowmart_string() }}) as dimension,
     cast(waves.respondents as integer) as respondents,
     cast(waves.is_suppressed as boolean) as is_suppressed,
-    cast(waves.mean_score as double precision) as mean_score,
-    cast(waves.favourable_pct as double precision) as favourable_pct,
-    cast(waves.yes_pct as double precision) as yes_pct,
-    cast(waves.favourable_pct_change as double precision) as favourable_pct_change,
-    cast(dimension_metrics.metric_source as varchar) as metric_source,
-    cast(dimension_metrics.metric as varchar) as metric,
+    cast(waves.mean_score as {{ flowmart_double() }}) as mean_score,
+    cast(waves.favourable_pct as {{ flowmart_double() }}) as favourable_pct,
+    cast(waves.yes_pct as {{ flowmart_double() }}) as yes_pct,
+    cast(waves.favourable_pct_change as {{ flowmart_double() }}) as favourable_pct_change,
+    cast(dimension_metrics.metric_source as {{ flowmart_string() }}) as metric_source,
+    cast(dimension_metrics.metric as {{ flowmart_string() }}) as metric,
     cast(dimension_metrics.higher_is_better as boolean) as higher_is_better,
-    cast(current_quarter.metric_value as double precision) as metric_value,
-    cast(previous_quarter.metric_value as double precision) as previous_quarter_metric_value,
-    cast(current_quarter.metric_value - previous_quarter.metric_value as double precision) as metric_change
+    cast(current_quarter.metric_value as {{ flowmart_double() }}) as metric_value,
+    cast(previous_quarter.metric_value as {{ flowmart_double() }}) as previous_quarter_metric_value,
+    cast(current_quarter.metric_value - previous_quarter.metric_value as {{ flowmart_double() }}) as metric_change
 
 from waves
 inner join dimension_metrics on dimension_metrics.dimension = waves.dimension

@@ -8,6 +8,6 @@ cells as (
 )
 
 select
-    cast(scope_name as varchar) as value_stream,
+    cast(scope_name as {{ flowmart_string() }}) as value_stream,
     {{ flowmart_sentiment_columns('cells') }}
 from cells

@@ -21,9 +21,9 @@ source as (
         cast(null as {{ dbt.type_string() }}) as status,
         cast(null as {{ dbt.type_string() }}) as conclusion,
         cast(null as bigint) as run_attempt,
-        cast(null as timestamp with time zone) as created_at,
-        cast(null as timestamp with time zone) as updated_at,
-        cast(null as timestamp with time zone) as run_started_at,
+        cast(null as {{ flowmart_timestamptz() }}) as created_at,
+        cast(null as {{ flowmart_timestamptz() }}) as updated_at,
+        cast(null as {{ flowmart_timestamptz() }}) as run_started_at,
         cast(null as {{ dbt.type_string() }}) as actor_id,
         cast(null as boolean) as actor_is_bot,
         cast(null as {{ dbt.type_string() }}) as actor_bot_name

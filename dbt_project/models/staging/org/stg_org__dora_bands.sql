@@ -9,8 +9,8 @@ renamed as (
         metric,
         band,
         cast(band_rank as integer) as band_rank,
-        cast(min_value as double precision) as min_value,
-        cast(max_value as double precision) as max_value
+        cast(min_value as {{ flowmart_double() }}) as min_value,
+        cast(max_value as {{ flowmart_double() }}) as max_value
     from source
 )
 

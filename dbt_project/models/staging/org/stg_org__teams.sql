@@ -9,7 +9,7 @@ renamed as (
         name as team,
         value_stream,
         topology,
-        cast(monthly_cost as double precision) as monthly_cost,
+        cast(monthly_cost as {{ flowmart_double() }}) as monthly_cost,
         cast(member_count as integer) as member_count
     from source
 )
