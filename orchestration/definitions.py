@@ -22,7 +22,7 @@ from orchestration import runner, sources
 from orchestration.report import queries, tables_read, write_report
 from orchestration.warehouse import Warehouse
 from pipelines.orgconfig import load_org_config
-from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT, duckdb_path, lake_url
+from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT, duckdb_path, lake_url, landing_path
 
 duckdb_path()  # resolve FLOWMART_DUCKDB_PATH to an absolute path once: dbt runs from the dbt folder
 lake_url()  # the same for the Spark target's folders (FLOWMART_TARGET=spark runs the graph on Spark)
@@ -104,15 +104,33 @@ def _load_asset(name: str) -> dg.AssetsDefinition:
     return _load
 
 
+def _last_load(name: str) -> datetime | None:
+    """When the last successful load of `name` finished (dlt's raw_<name>._dlt_loads); on Spark the loaders'
+    bookkeeping stays in the landing file (pipelines.lake)."""
+    sql = f"select max(inserted_at) from raw_{name}._dlt_loads where status = 0"
+    if _target() == "spark":
+        import duckdb
+
+        if not landing_path("spark").exists():
+            return None
+        conn = duckdb.connect(str(landing_path("spark")), read_only=True)
+        try:
+            return conn.execute(sql).fetchone()[0]
+        except duckdb.CatalogException:  # never loaded
+            return None
+        finally:
+            conn.close()
+    with Warehouse(_target()) as wh:
+        return wh.scalar(sql) if wh.exists(f"raw_{name}", "_dlt_loads") else None
+
+
 def _freshness_check(name: str, key: dg.AssetKey) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=key, name="loaded_recently", blocking=False,
                     description=f"The last successful {name} load (raw_{name}._dlt_loads) is at most "
                                 "FLOWMART_MAX_LOAD_AGE_HOURS old (default 36 h).")
     def _check() -> dg.AssetCheckResult:
         max_age = float(os.environ.get("FLOWMART_MAX_LOAD_AGE_HOURS", MAX_LOAD_AGE_HOURS))
-        with Warehouse(_target()) as wh:
-            last = (wh.scalar(f"select max(inserted_at) from raw_{name}._dlt_loads where status = 0")
-                    if wh.exists(f"raw_{name}", "_dlt_loads") else None)
+        last = _last_load(name)
         if last is None:
             return dg.AssetCheckResult(passed=False, metadata={"last load": "never"})
         last = last if last.tzinfo else last.replace(tzinfo=UTC)
