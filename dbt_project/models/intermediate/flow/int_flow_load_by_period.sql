@@ -1,6 +1,6 @@
 {#- Flow Load per scope (each team, each value stream) and period (week, month, quarter), from the daily WIP
-    snapshot: the average number of items in progress at the end of the period's complete days, and the
-    number at the end of its last complete day; in total and by flow item type. One row per scope period;
+    snapshot (per team and day): the average number of items in progress at the end of the period's complete
+    days, and the number at the end of its last complete day; in total and by flow item type. One row per scope period;
     a day without a snapshot row had no work in progress, and a period without a complete day yet has no
     load (null). -#}
 {%- set flow_item_types = ['feature', 'defect', 'debt', 'risk'] -%}
@@ -13,21 +13,19 @@ scope_periods as (
 
 ),
 
--- work in progress per team and day first (one pass over the snapshot), then per value stream
+-- work in progress per team and day (the snapshot's grain), then per value stream
 team_daily_load as (
 
     select
         team,
         value_stream,
         snapshot_date,
-        count(*) as flow_load,
+        flow_load,
         {% for t in flow_item_types -%}
-        sum(case when flow_item_type = '{{ t }}' then 1 else 0 end) as flow_load_{{ t }}{{ ',' if not loop.last }}
+        flow_load_{{ t }}{{ ',' if not loop.last }}
         {% endfor %}
 
     from {{ ref('int_daily_wip_snapshotted') }}
-    where team is not null
-    group by 1, 2, 3
 
 ),
 
