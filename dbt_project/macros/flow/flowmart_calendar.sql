@@ -72,26 +72,3 @@
 {% macro flowmart_flow_item_roles() -%}
     ('work_item', 'incident')
 {%- endmacro %}
-
-{#- A join clause giving one row per day from the date `first_day` to the date `last_day` (SQL expressions over
-    the relations before it), as column `column` of `alias`. -#}
-{% macro flowmart_each_day(first_day, last_day, alias, column) -%}
-    {{ return(adapter.dispatch('flowmart_each_day')(first_day, last_day, alias, column)) }}
-{%- endmacro %}
-
-{% macro default__flowmart_each_day(first_day, last_day, alias, column) -%}
-cross join lateral generate_series(
-    cast({{ first_day }} as {{ dbt.type_timestamp() }}),
-    cast({{ last_day }} as {{ dbt.type_timestamp() }}),
-    interval '1 day'
-) as {{ alias }} ({{ column }})
-{%- endmacro %}
-
-{% macro spark__flowmart_each_day(first_day, last_day, alias, column) -%}
-{#- sequence() refuses an end before its start: such a range is cut to nothing by the filter -#}
-lateral view explode(filter(
-    sequence(cast({{ first_day }} as date), greatest(cast({{ first_day }} as date), cast({{ last_day }} as date)), interval 1 day),
-    d -> d <= cast({{ last_day }} as date)
-))
-    {{ alias }} as {{ column }}
-{%- endmacro %}
