@@ -5,10 +5,9 @@
 
 1. `generate`: the sample organisation at that scale (`flowmart sample`); fractional scales work (0.05).
 2. The local API server (pipelines.sample.server) serves it from a child process, with `--latency` seconds
-   added to every answer when given (SampleApiServer's `latency=`: an older server without it stops the
-   harness with a message); `load <source>`: `flowmart load <source>` with the sample's org config, for every
-   source the sample configures, in the order `flowmart run` loads them (`--sources` keeps some: at scale 50
-   GitHub takes most of an hour).
+   added to every answer when given (SampleApiServer's `latency=`); `load <source>`: `flowmart load <source>`
+   with the sample's org config, for every source the sample configures, in the order `flowmart run` loads
+   them (`--sources` keeps some: at scale 50 GitHub takes most of an hour).
 3. Floors of the Jira load, from the same server: `jira pages fetch` (the same search pages, 100 issues with
    their changelogs each, and the changelog pages of the longer histories, fetched one after the other and
    written to files) and `jira read_json` (DuckDB's read_json of those files into an issue table and a
@@ -109,11 +108,7 @@ def serve(sample: str, latency: float | None) -> None:
 
     from pipelines.sample.server import SampleApiServer
 
-    # `latency=` is SampleApiServer's from the branch that adds it; passed only when asked for
-    try:
-        server = SampleApiServer(sample, latency=latency) if latency is not None else SampleApiServer(sample)
-    except TypeError as exc:
-        raise SystemExit(f"this SampleApiServer takes no latency= yet ({exc}); run without --latency") from None
+    server = SampleApiServer(sample, latency=latency)
     threading.Thread(target=server._httpd.serve_forever, daemon=True).start()
     print(server.url, flush=True)
     sys.stdin.read()
@@ -365,7 +360,8 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         shutil.copy(warehouse, loaded)
         loaded.with_suffix(".sources").write_text(base["sources"])
     shutil.copy(loaded, warehouse)
-    rec = timed("build", [FLOWMART, "build"], env, logs / "build.log")
+    select = ["--select", *args.select.split()] if args.select else []
+    rec = timed("build", [FLOWMART, "build", *select], env, logs / "build.log")
     record(rec, _model_rows(warehouse))
     result = work / "floor.json"
     rec = timed("flow SQL floor", _task("floor-sql", str(warehouse), now, str(result)), env, logs / "floor.log")
@@ -409,6 +405,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workdir", default="/tmp/fm-harness")
     parser.add_argument("--latency", type=float, help="seconds the local API server adds to every answer")
     parser.add_argument("--sources", help="load only these (comma-separated; org always), e.g. jira,org")
+    parser.add_argument("--select", help="build only these dbt selectors (default: everything), e.g. "
+                        "'+flow_metrics_by_team' for the floor's mart alone")
     parser.add_argument("--out", help="the JSONL file the records are appended to (default: <workdir>/harness.jsonl)")
     parser.add_argument("--reuse-load", action="store_true",
                         help="start from the warehouse an earlier run loaded in the workdir: build and floor only")

@@ -263,8 +263,8 @@ def dbt_build(target: str, select: list[str] | None = None, full_refresh: bool =
     models' logic, not the data: scheduled runs may leave them out (unit_tests=False); CI runs them.
     `full_refresh` is passed on to dbt (it only matters to a model a user made incremental)."""
     extra = list(extra_args or [])
-    if select:
-        extra += ["--select", *select]
+    if select:  # a part of the project: only the tests whose every model is in it
+        extra += ["--select", *select, "--indirect-selection", "cautious"]
     if full_refresh:
         extra.append("--full-refresh")
     if not unit_tests:
