@@ -34,7 +34,7 @@ def _tables(conn: Any, dataset: str) -> list[str]:
 def _table_resource(conn: Any, dataset: str, table: str) -> Any:
     @dlt.resource(name=table, write_disposition="replace")
     def rows() -> Iterator[pa.Table]:
-        reader = conn.cursor().execute(f'select * from "{dataset}"."{table}"').to_arrow_reader(BATCH_ROWS)
+        reader = conn.cursor().sql(f'select * from "{dataset}"."{table}"').to_arrow_reader(BATCH_ROWS)
         empty = True
         for batch in reader:
             empty = False
