@@ -42,7 +42,7 @@ def main() -> None:
     for unique_id, seconds in sorted(times.items(), key=lambda kv: -kv[1])[: args.top]:
         node = manifest["nodes"][unique_id]
         compiled = target / "compiled" / node["package_name"] / node["original_file_path"]
-        plan = spark.sql(f"explain formatted {compiled.read_text()}").collect()[0][0]
+        plan = spark.sql(f"explain {compiled.read_text()}").collect()[0][0]
         shuffles = SHUFFLE.findall(plan)
         keys = sorted({_keys(a) for kind, a in shuffles if kind == "hashpartitioning" and a})
         rows.append((node["name"], seconds, node["config"]["materialized"], len(shuffles),
