@@ -192,10 +192,12 @@ def run_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("run_sample")
 
 
-def _start_run(tmp: Path, sample_dir: Path, *args: str) -> subprocess.Popen[str]:
-    """`flowmart run` on the small sample in a session of its own (as a terminal's foreground job)."""
+def _start_run(tmp: Path, sample_dir: Path, *args: str, latency: float = 0.0) -> subprocess.Popen[str]:
+    """`flowmart run` on the small sample in a session of its own (as a terminal's foreground job); `latency`
+    seconds added to every answer of the sample's API keep its loads under way for a while."""
     return subprocess.Popen([FLOWMART, "run", "--sample", "--scale", "0.05", "--anchor", "2026-10-01",
-                             "--sample-dir", str(sample_dir), *args], cwd=tmp, env=_flowmart_env(tmp),
+                             "--sample-dir", str(sample_dir), *args], cwd=tmp,
+                            env=_flowmart_env(tmp) | {"FLOWMART_SAMPLE_LATENCY": str(latency)},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
@@ -256,7 +258,7 @@ def test_6_the_sample_api_server_dies_with_the_run(run_sample, tmp_path, sig):
 
 @pytest.mark.slow
 def test_6_ctrl_c_stops_the_whole_run_and_says_where(run_sample, tmp_path):
-    run = _start_run(tmp_path, run_sample)
+    run = _start_run(tmp_path, run_sample, latency=0.3)  # the small sample's loads take a second or two otherwise
     server = _server_of(run)
     _wait_for_the_loads(tmp_path)
     os.killpg(run.pid, signal.SIGINT)  # as a terminal does: to the run and its children
