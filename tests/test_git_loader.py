@@ -76,6 +76,19 @@ def warehouse(tmp_path, monkeypatch):
     return tmp_path / "wh.duckdb"
 
 
+def _hotfix_merge_and_deploy_tag(path: Path) -> None:
+    """On main (from the `feature` branch): a hotfix, a --no-ff merge of `feature` by Dan, an annotated deploy tag."""
+    git(path, "checkout", "-q", "main")
+    commit(path, "hotfix on main", CAROL, "2024-03-05T08:00:00+09:00", {"src/app.py": "a\n"})
+    git(path, "merge", "-q", "--no-ff", "feature", "-m", "Merge branch 'feature'",
+        env={"GIT_AUTHOR_NAME": DAN.display_name, "GIT_AUTHOR_EMAIL": DAN.email,
+             "GIT_COMMITTER_NAME": DAN.display_name, "GIT_COMMITTER_EMAIL": DAN.email,
+             "GIT_AUTHOR_DATE": "2024-03-06T12:00:00-03:00", "GIT_COMMITTER_DATE": "2024-03-06T12:00:00-03:00"})
+    git(path, "tag", "-a", "deploy-2024-03-06", "-m", "release",
+        env={"GIT_COMMITTER_NAME": DAN.display_name, "GIT_COMMITTER_EMAIL": DAN.email,
+             "GIT_COMMITTER_DATE": "2024-03-06T15:00:00+02:00"})
+
+
 @pytest.fixture
 def repo(tmp_path) -> Path:
     """main: 4 commits in 4 time zones + a --no-ff merge of `feature` (2 commits); tags; trailers."""
@@ -102,15 +115,7 @@ def repo(tmp_path) -> Path:
     commit(path, "feature work 1", BOB, "2024-03-04T10:00:00+00:00")
     commit(path, "feature work 2\n\nReviewed-by: " + f"{DAN.display_name} <{DAN.email}>", BOB,
            "2024-03-04T11:00:00+00:00")
-    git(path, "checkout", "-q", "main")
-    commit(path, "hotfix on main", CAROL, "2024-03-05T08:00:00+09:00", {"src/app.py": "a\n"})
-    git(path, "merge", "-q", "--no-ff", "feature", "-m", "Merge branch 'feature'",
-        env={"GIT_AUTHOR_NAME": DAN.display_name, "GIT_AUTHOR_EMAIL": DAN.email,
-             "GIT_COMMITTER_NAME": DAN.display_name, "GIT_COMMITTER_EMAIL": DAN.email,
-             "GIT_AUTHOR_DATE": "2024-03-06T12:00:00-03:00", "GIT_COMMITTER_DATE": "2024-03-06T12:00:00-03:00"})
-    git(path, "tag", "-a", "deploy-2024-03-06", "-m", "release",
-        env={"GIT_COMMITTER_NAME": DAN.display_name, "GIT_COMMITTER_EMAIL": DAN.email,
-             "GIT_COMMITTER_DATE": "2024-03-06T15:00:00+02:00"})
+    _hotfix_merge_and_deploy_tag(path)
     return path
 
 
@@ -375,15 +380,7 @@ def golden_repository(tmp_path: Path) -> Path:
     git(path, "checkout", "-q", "-b", "feature")
     commit(path, "feature work\n\nReviewed-by: " + f"{DAN.display_name} <{DAN.email}>", BOB,
            "2024-03-04T11:00:00+00:00", {"src/feature.py": "f\n" * 3})
-    git(path, "checkout", "-q", "main")
-    commit(path, "hotfix on main", CAROL, "2024-03-05T08:00:00+09:00", {"src/app.py": "a\n"})
-    git(path, "merge", "-q", "--no-ff", "feature", "-m", "Merge branch 'feature'",
-        env={"GIT_AUTHOR_NAME": DAN.display_name, "GIT_AUTHOR_EMAIL": DAN.email,
-             "GIT_COMMITTER_NAME": DAN.display_name, "GIT_COMMITTER_EMAIL": DAN.email,
-             "GIT_AUTHOR_DATE": "2024-03-06T12:00:00-03:00", "GIT_COMMITTER_DATE": "2024-03-06T12:00:00-03:00"})
-    git(path, "tag", "-a", "deploy-2024-03-06", "-m", "release",
-        env={"GIT_COMMITTER_NAME": DAN.display_name, "GIT_COMMITTER_EMAIL": DAN.email,
-             "GIT_COMMITTER_DATE": "2024-03-06T15:00:00+02:00"})
+    _hotfix_merge_and_deploy_tag(path)
     return path
 
 
