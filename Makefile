@@ -22,7 +22,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/flowmart run
 
-## The whole test suite: loaders over HTTP, dbt on DuckDB and on a throwaway PostgreSQL, Dagster.
+## The whole test suite: loaders over HTTP, dbt on DuckDB, on a throwaway PostgreSQL and on local Spark, Dagster.
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
